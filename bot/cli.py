@@ -1,0 +1,143 @@
+"""Command line: ``newsbot [chat|index|ask|eval|telegram]`` (also ``python -m bot``).
+
+Errors reach the user as one line naming what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from retrieval.engine import Engine
+from retrieval.errors import CorpusProblem, IndexProblem
+from retrieval.schema import BuildReport
+from retrieval.settings import Settings, SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="newsbot", description="Answers questions from a folder of news articles.")
+    p.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (env BOT_CORPUS_DIR; default seeds/)")
+    p.add_argument("--index-dir", type=Path, help="where the index lives (env BOT_INDEX_DIR; default .index/)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("chat", help="interactive console chat (the default); builds the index if there is none")
+    sub.add_parser("index", help="rebuild the index from the corpus folder")
+    ask = sub.add_parser("ask", help="answer one question, or '-' to read questions from standard input")
+    ask.add_argument("question", help="the question, or '-' for one per line (plain or JSON with a \"q\" field)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ev = sub.add_parser("eval", help="measure retrieval on a JSONL question file (like eval/dev.jsonl)")
+    ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in|ood) per line")
+    ev.add_argument("--misses", action="store_true", help="also list the questions that missed")
+    try:
+        from bot.telegram import add_telegram_arguments
+    except ImportError:  # the Telegram door is optional at import time
+        add_telegram_arguments = None
+    if add_telegram_arguments is not None:
+        add_telegram_arguments(sub.add_parser("telegram", help="run the Telegram bot"))
+    return p
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    s = Settings.from_env()
+    if args.corpus:
+        s = replace(s, corpus_dir=args.corpus.expanduser().resolve())
+    if args.index_dir:
+        s = replace(s, index_dir=args.index_dir.expanduser().resolve())
+    return s
+
+
+def _summary(report: BuildReport) -> str:
+    lines = [f"Indexed {report.files - len(report.skipped)} of {report.files} files: "
+             f"{report.passages} passages in {report.seconds:.1f} s "
+             f"({report.embedded} texts embedded, {report.reused} reused)."]
+    lines += [f"  skipped {s.file}: {s.reason}" for s in report.skipped]
+    return "\n".join(lines)
+
+
+def _ready_engine(settings: Settings) -> Engine:
+    engine = Engine(settings)
+    if engine.store.current() is None:
+        print("No index yet: building it from", settings.corpus_dir, file=sys.stderr)
+    report = engine.ensure_index(progress=sys.stderr.isatty())
+    if report is not None:
+        print(_summary(report), file=sys.stderr)
+    return engine
+
+
+def _questions(stream) -> list[str]:
+    out = []
+    for line in stream:
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                out.append(str(json.loads(line)["q"]))
+                continue
+            except (ValueError, KeyError, TypeError):
+                pass
+        out.append(line)
+    return out
+
+
+def cmd_ask(engine: Engine, args) -> int:
+    from bot.console import Style, render_answer
+
+    questions = _questions(sys.stdin) if args.question == "-" else [args.question]
+    style = Style(sys.stdout)
+    for q in questions:
+        answer = engine.answer(q)
+        if args.json:
+            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+        else:
+            print(render_answer(answer, style), flush=True)
+    return 0
+
+
+def cmd_eval(engine: Engine, args) -> int:
+    from retrieval.evaluate import evaluate, read_questions
+
+    report = evaluate(read_questions(args.file), engine.answer)
+    print(report.table())
+    if args.misses:
+        print("\n".join(["", "misses:"] + [f"  {m}" for m in report.misses]))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "chat"
+    try:
+        settings = _settings(args)
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if command == "index":
+            report = Engine(settings).build(progress=sys.stderr.isatty())
+            print(_summary(report))
+            return 0
+        if command == "telegram":
+            from bot.telegram import run_from_args
+
+            return run_from_args(settings, args) or 0
+        engine = _ready_engine(settings)
+        if command == "chat":
+            from bot.console import run_chat
+
+            run_chat(engine)
+            return 0
+        return {"ask": cmd_ask, "eval": cmd_eval}[command](engine, args)
+    except (IndexProblem, CorpusProblem, SettingsError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

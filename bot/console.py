@@ -1,0 +1,109 @@
+"""The console chat: a read-answer-print loop over the shared engine."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable, TextIO
+
+from retrieval.engine import EXAMPLE_QUESTION, Engine
+from retrieval.schema import Answer, Source
+
+HELP = f"""Ask a question about the articles in plain English, e.g.
+  {EXAMPLE_QUESTION}
+Commands: /sources  list the indexed articles
+          /help     this text
+          /quit     leave (Ctrl-D works too)"""
+
+
+class Style:
+    """ANSI emphasis on a terminal (unless NO_COLOR is set), ** markers elsewhere."""
+
+    def __init__(self, out: TextIO):
+        tty = hasattr(out, "isatty") and out.isatty() and not os.environ.get("NO_COLOR")
+        self.bold = (lambda s: f"\033[1m{s}\033[0m") if tty else (lambda s: f"**{s}**")
+        self.dim = (lambda s: f"\033[2m{s}\033[0m") if tty else (lambda s: s)
+
+
+def citation(title: str, outlet: str, date: str, file: str) -> str:
+    """"Title — Outlet, date (file)", leaving out what the article does not state."""
+    meta = ", ".join(x for x in (outlet, date) if x)
+    return f"{title} — {meta} ({file})" if meta else f"{title} ({file})"
+
+
+def render_answer(answer: Answer, style: Style, width: int = 88) -> str:
+    """Answer -> console text: highlight first, then each passage with its citation."""
+    lines: list[str] = []
+    if answer.notice:
+        lines.append(answer.notice)
+    if answer.declined:
+        if not answer.unusable:
+            lines.append("I could not find an answer to that in the articles. "
+                         "Type /sources to see what they cover.")
+        return "\n".join(lines)
+    lines.append(style.bold(answer.answer_sentence))
+    for i, hit in enumerate(answer.passages, 1):
+        text = hit.text.replace(hit.sentence, style.bold(hit.sentence), 1)
+        lines.append("")
+        lines.append(textwrap.fill(text, width, initial_indent=f"[{i}] ", subsequent_indent="    ",
+                                   break_on_hyphens=False))
+        p = hit.passage
+        lines.append(style.dim(f"    Source: {citation(p.title, p.outlet, p.date, p.file)}"))
+    return "\n".join(lines)
+
+
+def render_sources(sources: list[Source]) -> str:
+    lines = [f"{len(sources)} articles indexed:"]
+    for s in sources:
+        lines.append(f"  • {citation(s.title, s.outlet, s.date, s.file)}")
+    return "\n".join(lines)
+
+
+def _enable_line_editing() -> None:
+    """Arrow keys and a persistent history, where the platform has readline."""
+    try:
+        import atexit
+        import readline
+    except ImportError:
+        return
+    history = Path(os.environ.get("BOT_HISTORY_FILE", Path.home() / ".newsbot_history"))
+    try:
+        readline.read_history_file(history)
+    except OSError:
+        pass
+    readline.set_history_length(1000)
+    atexit.register(lambda: _save_history(readline, history))
+
+
+def _save_history(readline, history: Path) -> None:
+    try:
+        readline.write_history_file(history)
+    except OSError:
+        pass
+
+
+def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = sys.stdout) -> None:
+    """Loop until /quit or end of input; every line goes to the engine unchanged."""
+    style = Style(out)
+    if read is input and sys.stdin.isatty():
+        _enable_line_editing()
+    print(f"Ask about the {len(engine.sources())} indexed articles. /help for commands, /quit to leave.", file=out)
+    while True:
+        try:
+            line = read("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            print(file=out)
+            return
+        command = line.strip().lower()
+        if command in ("/quit", "/exit", "/q"):
+            return
+        if command in ("/help", "/?"):
+            print(HELP, file=out)
+        elif command == "/sources":
+            print(render_sources(engine.sources()), file=out)
+        elif command.startswith("/") and " " not in command:
+            print(f"Unknown command {command}. /help lists the commands.", file=out)
+        else:
+            print(render_answer(engine.answer(line), style), file=out, flush=True)

@@ -1,0 +1,242 @@
+"""Corpus files -> cleaned ``Article`` records.
+
+The articles are scraped web pages. Cleaning is structural, not a list of the
+phrases seen in the shipped files: prose lines are kept, and so are the lines
+that carry the page's metadata (title, dateline, source); navigation, widgets,
+link lists, contact lines and lines repeated across files are dropped.
+Offsets are character offsets into the decoded file, so citations can point
+back at the original text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .schema import Article, Block, Skipped
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".txt", ".md")
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b")
+_LONG_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_BULLET = re.compile(r"^[\s•·▪◦●■\-\*–—>]+")
+_SOURCE = re.compile(r"^(?:source|from|via)\s*[:：]\s*(?P<outlet>.{2,60}?)\s*$", re.I)
+_CONTACT = re.compile(
+    r"^(?:tel|telephone|phone|fax|mobile|e-?mail|address|addr|post\s*code|zip(?:\s*code)?|"
+    r"copyright|©|all rights reserved|icp)\b|@\w+\.\w+|\+?\d[\d\s\-()]{7,}\d", re.I
+)
+_PHOTO = re.compile(r"^(?:photo|photos|image|picture|pic|file photo)\b.{0,80}\b(?:by|courtesy|credit)", re.I)
+_BREADCRUMB = re.compile(r"(?:\s[>»›|/]\s?.*){2,}|^[^.!?]{0,40}\|[^.!?]{0,40}$|^your location", re.I)
+# "Nur-Sultan, June 6 (Xinhua)"
+_DATELINE_PAREN = re.compile(
+    rf"^(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\s*\((?P<outlet>[^)]{{2,40}})\)"
+)
+# "China News Service, Nur-Sultan, May 29th."
+_DATELINE_OUTLET = re.compile(
+    rf"^(?P<outlet>[A-Z][\w&'. ]{{2,40}}),\s*(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\b"
+)
+# "..., CCTV reported."
+_REPORTED = re.compile(r",\s*(?P<outlet>[A-Z][\w&]{1,20}(?:\s[A-Z][\w&]{1,20}){0,3})\s+reported\b")
+_TERMINAL = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$|[.!?][\"'”’)]*(?=\S)")
+
+
+@dataclass(frozen=True)
+class _Line:
+    text: str
+    start: int
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def list_corpus(folder: Path) -> list[Path]:
+    """Every article file under ``folder``; symlinks leading outside are not followed."""
+    root = folder.resolve()
+    out = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in SUFFIXES:
+            continue
+        try:
+            real = path.resolve()
+        except OSError:
+            continue
+        if path.is_symlink() and root not in real.parents:
+            log.warning("skipping %s: symlink to a file outside the corpus folder", path.name)
+            continue
+        if real.is_file():
+            out.append(path)
+    return out
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str] | Skipped:
+    """(text, sha256) of a file, or a ``Skipped`` saying why it cannot be used."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Skipped(name, f"too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB)")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Skipped(name, f"unreadable ({exc.strerror or exc})")
+    if not data.strip():
+        return Skipped(name, "empty file")
+    if b"\x00" in data[:8192]:
+        return Skipped(name, "binary file, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Skipped(name, f"not UTF-8 (invalid byte at offset {exc.start}); re-save it as UTF-8")
+    return text, hashlib.sha256(data).hexdigest()
+
+
+def _lines(text: str) -> list[_Line]:
+    out, pos = [], 0
+    for raw in text.splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        m = _BULLET.match(body)
+        lead = m.end() if m else 0
+        stripped = body[lead:].rstrip()
+        out.append(_Line(stripped, pos + lead))
+        pos += len(raw)
+    return out
+
+
+def _norm(line: str) -> str:
+    return re.sub(r"\W+", " ", line.lower()).strip()
+
+
+def _is_prose(line: _Line) -> bool:
+    return line.words >= 20 or (line.words >= 4 and bool(_TERMINAL.search(line.text)))
+
+
+def _is_junk_pattern(text: str) -> bool:
+    return bool(_CONTACT.search(text) or _BREADCRUMB.search(text) or _PHOTO.match(text))
+
+
+def _date_in(text: str) -> str:
+    m = _ISO_DATE.search(text)
+    if m:
+        y, mo, d = m.groups()
+        return f"{y}-{int(mo):02d}-{int(d):02d}"
+    m = _LONG_DATE.search(text)
+    return m.group(0) if m else ""
+
+
+def _leftover_words(text: str) -> str:
+    """What a date line says besides the date and time (an outlet name, or nothing)."""
+    rest = _ISO_DATE.sub(" ", _LONG_DATE.sub(" ", text))
+    rest = _TIME.sub(" ", rest)
+    words = [w for w in re.findall(r"[^\W\d_][\w&'.-]*", rest) if w.lower() not in {"by", "on", "at", "updated", "published", "posted", "time", "date"}]
+    return " ".join(words)
+
+
+class Cleaner:
+    """Turns one decoded page into an ``Article``; ``repeated`` holds lines seen in other files."""
+
+    def __init__(self, repeated: frozenset[str] = frozenset()):
+        self.repeated = repeated
+
+    def clean(self, file: str, text: str, sha256: str) -> Article | Skipped:
+        lines = [ln for ln in _lines(text) if ln.text]
+        title_i, title = self._title(lines)
+        date = outlet = ""
+        blocks: list[Block] = []
+        has_prose = any(_is_prose(ln) for ln in lines)
+        for i, ln in enumerate(lines):
+            t = ln.text
+            if i == title_i:
+                blocks.append(Block(t, ln.start))
+                continue
+            if title and i > title_i and _norm(title).startswith(_norm(t)):
+                continue  # a truncated repeat of the headline
+            src = _SOURCE.match(t)
+            if src and ln.words <= 10:
+                outlet = outlet or src.group("outlet").strip(" .")
+                blocks.append(Block(t, ln.start))
+                continue
+            if ln.words <= 8 and _date_in(t) and i < 15:
+                date = date or _date_in(t)
+                rest = _leftover_words(t)
+                if rest and rest[0].isupper():
+                    outlet = outlet or rest
+                    blocks.append(Block(t, ln.start))
+                continue
+            if _norm(t) in self.repeated or _is_junk_pattern(t):
+                continue
+            if _is_prose(ln) or (not has_prose and ln.words >= 8):
+                blocks.append(Block(t, ln.start))
+        prose = [b for b in blocks if b.text != title]
+        if not prose:
+            return Skipped(file, "no article text left after removing page furniture")
+        head = " ".join(b.text for b in prose[:3])
+        for m in (p.search(b.text) for b in prose[:3] for p in (_DATELINE_PAREN, _DATELINE_OUTLET)):
+            if m:
+                outlet = outlet or m.group("outlet").strip()
+                date = date or m.group("date").strip()
+                break
+        if not outlet:
+            m = _REPORTED.search(head[:400])
+            outlet = m.group("outlet") if m else ""
+        date = date or _date_in(head[:300])
+        return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks))
+
+    def _title(self, lines: list[_Line]) -> tuple[int, str]:
+        """The headline: the first early line that reads like one."""
+        for i, ln in enumerate(lines[:15]):
+            t = ln.text
+            if _is_junk_pattern(t) or _norm(t) in self.repeated or _date_in(t) or _SOURCE.match(t):
+                continue
+            if 4 <= ln.words <= 40 and not re.search(r"[.!?]\S", t):
+                return i, t
+        return -1, ""
+
+
+def repeated_lines(texts: list[str], max_words: int = 30) -> frozenset[str]:
+    """Short lines found in two or more different files: site furniture."""
+    if len(texts) < 2:
+        return frozenset()
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update({_norm(ln.text) for ln in _lines(text) if ln.text and ln.words <= max_words})
+    return frozenset(k for k, n in counts.items() if n >= 2 and k)
+
+
+def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[Skipped]]:
+    """Read and clean every article file; unusable files are reported, never fatal."""
+    read: list[tuple[Path, str, str]] = []
+    skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
+    for path in list_corpus(folder):
+        rel = path.relative_to(folder).as_posix()
+        got = read_text(path, max_bytes)
+        if isinstance(got, Skipped):
+            skipped.append(Skipped(rel, got.reason))
+            continue
+        text, sha = got
+        if sha in seen:
+            skipped.append(Skipped(rel, f"duplicate of {seen[sha]}"))
+            continue
+        seen[sha] = rel
+        read.append((path, text, sha))
+    cleaner = Cleaner(repeated_lines([t for _, t, _ in read]))
+    articles = []
+    for path, text, sha in read:
+        rel = path.relative_to(folder).as_posix()
+        got = cleaner.clean(rel, text, sha)
+        (skipped if isinstance(got, Skipped) else articles).append(got)
+    for s in skipped:
+        log.warning("skipped %s: %s", s.file, s.reason)
+    return articles, skipped

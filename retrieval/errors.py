@@ -1,0 +1,21 @@
+"""Errors whose message is written for the person running the bot."""
+
+
+class IndexProblem(RuntimeError):
+    """The index cannot be used; the message says what to run."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class CorpusProblem(RuntimeError):
+    """The corpus folder cannot be read at all (missing, empty)."""

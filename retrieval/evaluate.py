@@ -1,0 +1,108 @@
+"""Retrieval figures over a question file shaped like ``eval/dev.jsonl``.
+
+A hit is a returned passage containing one of the expected answers, compared
+case-insensitively with curly quotes folded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .lexical import fold
+from .schema import Answer
+
+
+@dataclass(frozen=True)
+class Question:
+    q: str
+    answers: tuple[str, ...]
+    kind: str
+
+
+@dataclass
+class Report:
+    """The figures the ``eval`` command prints; ``misses`` lists failures for tuning."""
+
+    n_in: int = 0
+    n_ood: int = 0
+    hit1: float = 0.0
+    hit3: float = 0.0
+    mrr5: float = 0.0
+    sentence_hit1: float = 0.0
+    ood_declined: float = 0.0
+    in_declined: float = 0.0
+    max_passages: int = 0
+    max_chars: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("questions (in / ood)", f"{self.n_in} / {self.n_ood}"),
+            ("passage hit@1", f"{self.hit1:.3f}"),
+            ("passage hit@3", f"{self.hit3:.3f}"),
+            ("MRR@5", f"{self.mrr5:.3f}"),
+            ("answer-sentence hit@1", f"{self.sentence_hit1:.3f}"),
+            ("ood declined", f"{self.ood_declined:.3f}"),
+            ("in wrongly declined", f"{self.in_declined:.3f}"),
+            ("most passages shown / longest", f"{self.max_passages} / {self.max_chars} chars"),
+        ]
+
+    def table(self) -> str:
+        width = max(len(k) for k, _ in self.rows())
+        lines = [f"{'figure'.ljust(width)}  value", f"{'-' * width}  -----"]
+        lines += [f"{k.ljust(width)}  {v}" for k, v in self.rows()]
+        return "\n".join(lines)
+
+
+def read_questions(path: Path) -> list[Question]:
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            d = json.loads(line)
+            out.append(Question(d["q"], tuple(d.get("answers", [])), d.get("kind", "in")))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a question record ({exc})") from None
+    return out
+
+
+def contains_answer(text: str, answers: Iterable[str]) -> bool:
+    t = fold(text)
+    return any(fold(a) in t for a in answers)
+
+
+def evaluate(questions: list[Question], ask: Callable[[str], Answer]) -> Report:
+    r = Report()
+    for q in questions:
+        a = ask(q.q)
+        r.max_passages = max(r.max_passages, len(a.passages))
+        r.max_chars = max([r.max_chars] + [len(h.text) for h in a.passages])
+        if q.kind == "ood":
+            r.n_ood += 1
+            r.ood_declined += a.declined
+            if not a.declined:
+                r.misses.append(f"ood answered: {q.q!r} -> {a.answer_sentence[:80]!r} {a.debug}")
+            continue
+        r.n_in += 1
+        ranks = [i for i, h in enumerate(a.passages[:5], 1) if contains_answer(h.text, q.answers)]
+        first = ranks[0] if ranks else 0
+        r.hit1 += first == 1
+        r.hit3 += 0 < first <= 3
+        r.mrr5 += 1 / first if first else 0.0
+        sent_ok = bool(a.answer_sentence) and contains_answer(a.answer_sentence, q.answers)
+        r.sentence_hit1 += sent_ok
+        r.in_declined += a.declined
+        if a.declined:
+            r.misses.append(f"declined: {q.q!r} ({a.declined_reason}) {a.debug}")
+        elif first != 1 or not sent_ok:
+            r.misses.append(f"rank {first or '-'} sentence {'ok' if sent_ok else 'MISS'}: {q.q!r} -> {a.answer_sentence[:90]!r}")
+    if r.n_in:
+        r.hit1, r.hit3, r.mrr5, r.sentence_hit1, r.in_declined = (
+            x / r.n_in for x in (r.hit1, r.hit3, r.mrr5, r.sentence_hit1, r.in_declined))
+    if r.n_ood:
+        r.ood_declined /= r.n_ood
+    return r

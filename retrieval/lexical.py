@@ -1,0 +1,100 @@
+"""BM25 over passages (bm25s), saved beside the vectors as arrays + JSON.
+
+One tokeniser serves indexing and querying, so stemming and stop words match.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+# question phrasing that carries no topic
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {
+    "according", "per", "please", "tell", "know", "say", "said", "says", "would", "could", "also",
+    "whats", "what's", "much", "many", "kind", "sort", "thing", "things", "ever", "actually",
+}
+_WORD = re.compile(r"[a-z0-9]+")
+_FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
+
+
+def fold(text: str) -> str:
+    """Lower case, curly quotes straightened, accents removed: the form all matching uses."""
+    text = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    try:
+        import Stemmer
+
+        return Stemmer.Stemmer("english")
+    except ImportError:  # pragma: no cover - PyStemmer is a dependency
+        return None
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    st = _stemmer()
+    return st.stemWord(word) if st else word
+
+
+def tokenize(text: str) -> list[str]:
+    """Content-word stems of ``text``."""
+    words = _WORD.findall(fold(text).replace("'s ", " "))
+    return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 1 or w.isdigit()]
+
+
+class Lexical:
+    """BM25 scores of every passage for a query, plus term IDF for evidence checks."""
+
+    def __init__(self, bm25, df: dict[str, int], size: int):
+        self._bm25 = bm25
+        self.df = df
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "Lexical":
+        import bm25s
+
+        tokens = [tokenize(t) or ["<empty>"] for t in texts]
+        bm25 = bm25s.BM25()
+        bm25.index(tokens, show_progress=False)
+        df: dict[str, int] = {}
+        for toks in tokens:
+            for t in set(toks):
+                df[t] = df.get(t, 0) + 1
+        return cls(bm25, df, len(texts))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(folder), show_progress=False)
+        (folder / "df.json").write_text(json.dumps({"size": self.size, "df": self.df}), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Lexical":
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        meta = json.loads((folder / "df.json").read_text(encoding="utf-8"))
+        return cls(bm25, meta["df"], int(meta["size"]))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        known = [t for t in query_tokens if t in self.df]
+        if not known or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        """Rarity of a term; unseen terms count as the rarest possible."""
+        df = self.df.get(token, 0)
+        n = max(self.size, 1)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))

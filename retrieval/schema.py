@@ -1,0 +1,167 @@
+"""Typed records that cross module boundaries: articles, passages, answers.
+
+Everything stored on disk has ``to_dict``/``from_dict`` so the index metadata is
+plain JSON (never pickle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of kept text; ``text == original[start:start + len(text)]``."""
+
+    text: str
+    start: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned corpus file: its kept blocks plus the metadata the page states."""
+
+    file: str
+    title: str
+    date: str
+    outlet: str
+    sha256: str
+    blocks: tuple[Block, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence with character offsets into the original file."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A window of consecutive sentences of one article, with its citation."""
+
+    id: str
+    file: str
+    title: str
+    date: str
+    outlet: str
+    start: int
+    end: int
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["sentences"] = [[s.text, s.start, s.end] for s in self.sentences]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Passage":
+        sents = tuple(Sentence(t, int(a), int(b)) for t, a, b in d["sentences"])
+        return cls(
+            id=d["id"], file=d["file"], title=d["title"], date=d["date"],
+            outlet=d["outlet"], start=int(d["start"]), end=int(d["end"]), sentences=sents,
+        )
+
+
+@dataclass(frozen=True)
+class Source:
+    """An indexed article as listed by ``/sources``."""
+
+    file: str
+    title: str
+    date: str
+    outlet: str
+    passages: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Source":
+        return cls(d["file"], d["title"], d["date"], d["outlet"], int(d["passages"]))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ranked passage, the sentence in it that best answers, and the excerpt shown.
+
+    ``text`` is the passage trimmed to the display limit around ``sentence``.
+    """
+
+    passage: Passage
+    score: float
+    sentence: str
+    text: str
+
+    def to_dict(self) -> dict:
+        p = self.passage
+        return {
+            "text": self.text, "file": p.file, "title": p.title, "date": p.date,
+            "outlet": p.outlet, "score": round(float(self.score), 4), "sentence": self.sentence,
+        }
+
+
+UNUSABLE = "unusable question"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engine returns for one question; every interface renders this.
+
+    ``declined`` is True when the articles hold no answer (``declined_reason``
+    says why) or when the question could not be used at all (``notice`` then
+    holds the message for the user, e.g. an empty or non-English question).
+    """
+
+    question: str
+    passages: tuple[Hit, ...] = ()
+    answer_sentence: str = ""
+    declined: bool = False
+    declined_reason: str = ""
+    notice: str = ""
+    debug: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def unusable(self) -> bool:
+        """The question itself could not be searched (empty, no words, other script)."""
+        return self.declined and self.declined_reason == UNUSABLE
+
+    def to_dict(self) -> dict:
+        return {
+            "q": self.question,
+            "declined": self.declined,
+            "declined_reason": self.declined_reason,
+            "notice": self.notice,
+            "answer_sentence": self.answer_sentence,
+            "passages": [h.to_dict() for h in self.passages],
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A corpus file left out of the index, and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """Summary of an index build, printed by the ``index`` command."""
+
+    files: int
+    passages: int
+    skipped: tuple[Skipped, ...]
+    seconds: float
+    embedded: int = 0
+    reused: int = 0

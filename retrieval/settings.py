@@ -1,0 +1,108 @@
+"""One settings object for every door, read from the environment and ``.env``.
+
+Values in the real environment win over ``.env``. Every field has an
+environment variable; ``.env.example`` documents them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message names it."""
+
+
+def _load_dotenv(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def _int(env: dict, name: str, default: int, low: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low:
+        raise SettingsError(f"{name} must be at least {low}, got {value}")
+    return value
+
+
+def _ids(env: dict, name: str) -> frozenset[int]:
+    raw = env.get(name, "").replace(";", ",")
+    out = set()
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.add(int(part))
+        except ValueError:
+            raise SettingsError(f"{name} must be comma-separated numeric ids, got {part!r}") from None
+    return frozenset(out)
+
+
+def _path(env: dict, name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_ROOT / "seeds"
+    index_dir: Path = PROJECT_ROOT / ".index"
+    model: str = DEFAULT_MODEL
+    reranker: str = ""
+    top_k: int = 3
+    max_question_chars: int = 1000
+    passage_min_words: int = 60
+    passage_max_words: int = 150
+    batch_size: int = 32
+    log_level: str = "INFO"
+    telegram_token: str = field(default="", repr=False)
+    telegram_api_base_url: str = ""
+    telegram_allowed_users: frozenset[int] = frozenset()
+    telegram_allowed_chats: frozenset[int] = frozenset()
+    questions_per_minute: int = 20
+    question_scripts: str = "auto"
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
+        """Settings from ``.env`` (project root or cwd) overlaid by the environment."""
+        env: dict[str, str] = {}
+        for candidate in [dotenv] if dotenv else [PROJECT_ROOT / ".env", Path.cwd() / ".env"]:
+            env.update(_load_dotenv(candidate))
+        env.update(os.environ if environ is None else environ)
+        s = cls(
+            corpus_dir=_path(env, "BOT_CORPUS_DIR", cls.corpus_dir),
+            index_dir=_path(env, "BOT_INDEX_DIR", cls.index_dir),
+            model=env.get("BOT_EMBED_MODEL", "").strip() or DEFAULT_MODEL,
+            reranker=env.get("BOT_RERANKER_MODEL", "").strip(),
+            top_k=_int(env, "BOT_TOP_K", 3, low=1),
+            max_question_chars=_int(env, "BOT_MAX_QUESTION_CHARS", 1000, low=10),
+            batch_size=_int(env, "BOT_BATCH_SIZE", 32, low=1),
+            log_level=env.get("BOT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            telegram_token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip(),
+            telegram_allowed_users=_ids(env, "TELEGRAM_ALLOWED_USERS"),
+            telegram_allowed_chats=_ids(env, "TELEGRAM_ALLOWED_CHATS"),
+            questions_per_minute=_int(env, "BOT_QUESTIONS_PER_MINUTE", 20, low=0),
+            question_scripts=env.get("BOT_QUESTION_SCRIPTS", "auto").strip().lower() or "auto",
+        )
+        if s.question_scripts not in ("auto", "latin", "any"):
+            raise SettingsError(f"BOT_QUESTION_SCRIPTS must be auto, latin or any, got {s.question_scripts!r}")
+        return s
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)

@@ -1,0 +1,56 @@
+"""Shared fixtures: one real embedding model and one real index of the shipped articles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from retrieval.embedder import Embedder  # noqa: E402
+from retrieval.engine import Engine  # noqa: E402
+from retrieval.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+SEEDS = PROJECT_ROOT / "seeds"
+DEV_SET = PROJECT_ROOT / "eval" / "dev.jsonl"
+
+
+def make_settings(corpus: Path, index: Path, **changes) -> Settings:
+    """Settings isolated from the developer's environment and .env."""
+    return Settings.from_env(environ={}, dotenv=Path("/nonexistent")).with_(
+        corpus_dir=corpus, index_dir=index, **changes)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    e = Embedder()
+    e.warm_up()
+    return e
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory, embedder) -> Path:
+    """An index folder built once from the shipped articles; copy it before changing it."""
+    index = tmp_path_factory.mktemp("seeds-index")
+    Engine(make_settings(SEEDS, index), embedder=embedder).build(progress=False)
+    return index
+
+
+@pytest.fixture(scope="session")
+def engine(seeds_index, embedder) -> Engine:
+    """A loaded engine over the shipped articles (read-only: do not rebuild it)."""
+    e = Engine(make_settings(SEEDS, seeds_index), embedder=embedder)
+    e.load()
+    return e
+
+
+@pytest.fixture
+def index_copy(seeds_index, tmp_path) -> Path:
+    """A private copy of the shipped-articles index, safe to damage."""
+    dest = tmp_path / "index"
+    shutil.copytree(seeds_index, dest)
+    return dest

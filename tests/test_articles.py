@@ -1,0 +1,136 @@
+"""Cleaning scraped pages and splitting them into passages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from retrieval.articles import load_articles
+from retrieval.passages import make_passages, split_sentences
+from tests.conftest import SEEDS
+
+JUNK_PAGE = """Home > World > Asia > Economy
+Login | Register | Subscribe
+Share
+Comment
+Harbour city opens new container terminal to boost regional trade
+
+Portville Herald 2023-04-11 09:30
+
+Photo by Jane Roe/Portville Herald
+The city of Portville opened its third container terminal on Monday.The terminal can handle 1.5 million containers a year, officials said. Mayor Ann Lee said the project created 2,400 jobs and cost 310 million dollars.It was financed by a consortium of three local banks and the regional government.
+
+Construction started in 2019 and was delayed twice by flooding. Dock workers' unions welcomed the opening and said wages would rise.
+
+Related articles
+Portville mayor visits trade fair in neighbouring province
+City council approves new budget for the coming year
+Tel: +44 20 7946 0958
+Email: desk@portville-herald.example
+Retrieve password
+Hotspot ranking
+"""
+
+OTHER_PAGE = """Home > World > Asia > Economy
+Login | Register | Subscribe
+Farmers report record wheat harvest after mild winter
+
+Source: Valley Gazette
+
+Farmers across the valley harvested a record 4.2 million tonnes of wheat this summer.Agronomists credit the mild winter and timely rains for the result.
+Related articles
+Tel: +44 20 7946 0958
+"""
+
+
+def _write(folder: Path, name: str, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_bytes(data)
+    return path
+
+
+def test_junk_heavy_page_keeps_prose_title_and_metadata(tmp_path):
+    _write(tmp_path, "port.txt", JUNK_PAGE.encode())
+    _write(tmp_path, "wheat.md", OTHER_PAGE.encode())
+    articles, skipped = load_articles(tmp_path)
+    assert skipped == []
+    port = next(a for a in articles if a.file == "port.txt")
+    assert port.title == "Harbour city opens new container terminal to boost regional trade"
+    assert port.date == "2023-04-11"
+    assert port.outlet == "Portville Herald"
+    text = port.text
+    for junk in ("Login", "Share", "Comment", "Related articles", "Tel:", "Email", "Retrieve password",
+                 "Hotspot", "Portville mayor visits trade fair", "Photo by"):
+        assert junk not in text, junk
+    assert "2,400 jobs" in text and "Dock workers' unions" in text
+    wheat = next(a for a in articles if a.file == "wheat.md")
+    assert wheat.outlet == "Valley Gazette"
+    assert "Home > World" not in wheat.text
+
+
+def test_unusable_files_are_skipped_with_a_reason_naming_them(tmp_path):
+    _write(tmp_path, "good.txt", OTHER_PAGE.encode())
+    _write(tmp_path, "empty.txt", b"")
+    _write(tmp_path, "blank.md", b"   \n\n ")
+    _write(tmp_path, "latin1.txt", "Caf\xe9 owners in S\xe3o Paulo said prices rose.".encode("latin-1"))
+    _write(tmp_path, "menu.txt", b"Home\nNews\nSport\nContact us\n")
+    _write(tmp_path, "notes.csv", b"not,an,article\n")
+    articles, skipped = load_articles(tmp_path)
+    assert [a.file for a in articles] == ["good.txt"]
+    reasons = {s.file: s.reason for s in skipped}
+    assert set(reasons) == {"empty.txt", "blank.md", "latin1.txt", "menu.txt"}
+    assert "empty" in reasons["empty.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "no article text" in reasons["menu.txt"]
+
+
+def test_shipped_articles_keep_title_date_and_outlet():
+    articles, skipped = load_articles(SEEDS)
+    assert skipped == []
+    by_file = {a.file: a for a in articles}
+    assert len(by_file) == 5
+    assert by_file["000_f3c7b540608cc31d.txt"].date == "2022-05-29"
+    assert by_file["001_c0144ea105606dd7.txt"].outlet == "Seetao"
+    assert by_file["001_c0144ea105606dd7.txt"].date == "2022-01-03"
+    assert by_file["002_37fe6401c5483390.txt"].outlet == "People's daily"
+    assert by_file["003_76a0430b942b8f9f.txt"].outlet == "Xinhua"
+    assert by_file["003_76a0430b942b8f9f.txt"].date == "June 6"
+    assert by_file["001_c0144ea105606dd7.txt"].title.startswith("30 years of diplomatic relations")
+    for a in articles:
+        for junk in ("Hotspot ranking", "Retrieve password", "Tel:", "Leave a Comment", "Related articles"):
+            assert junk not in a.text
+
+
+def test_sentences_split_without_space_after_full_stop_but_not_on_decimals():
+    text = "It reached 9.53 billion US dollars, up 9.2% year on year.China always advocates peace. Dr. Smith agreed."
+    sents = [s.text for s in split_sentences(text)]
+    assert sents == ["It reached 9.53 billion US dollars, up 9.2% year on year.",
+                     "China always advocates peace.", "Dr. Smith agreed."]
+
+
+def test_passages_are_bounded_overlapping_and_point_back_into_the_file():
+    articles, _ = load_articles(SEEDS)
+    for article in articles:
+        original = (SEEDS / article.file).read_text(encoding="utf-8")
+        passages = make_passages(article, 60, 150)
+        assert passages
+        for p in passages:
+            assert len(p.text.split()) <= 150
+            assert p.title == article.title and p.file == article.file
+            for s in p.sentences:
+                assert original[s.start:s.end] == s.text
+        if len(passages) > 1:
+            assert all(len(p.text.split()) >= 60 for p in passages)
+            for a, b in zip(passages, passages[1:]):
+                assert a.sentences[-1] in b.sentences, "consecutive passages share a sentence"
+                assert b.end > a.end, "each passage moves forward"
+
+
+def test_unpunctuated_text_is_still_split_into_bounded_passages(tmp_path):
+    words = " ".join(f"word{i}" for i in range(700))
+    _write(tmp_path, "raw.txt", f"A headline without any punctuation at all\n\n{words}\n".encode())
+    articles, skipped = load_articles(tmp_path)
+    assert not skipped
+    passages = make_passages(articles[0], 60, 150)
+    assert len(passages) >= 5
+    assert all(len(p.text.split()) <= 150 for p in passages)

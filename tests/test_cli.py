@@ -1,0 +1,90 @@
+"""The real command line in a subprocess, on real storage in temporary folders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from retrieval.settings import PROJECT_ROOT
+from tests.conftest import DEV_SET, SEEDS
+
+
+def run(*args, stdin: str = "", env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True,
+                          text=True, cwd=PROJECT_ROOT, env=full_env, timeout=timeout)
+
+
+def test_ask_json_has_the_stable_shape(index_copy):
+    res = run("--index-dir", str(index_copy), "ask", "--json", "when was diplomatic relations established?")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert set(out) >= {"q", "declined", "answer_sentence", "passages"}
+    assert out["q"] == "when was diplomatic relations established?"
+    assert out["declined"] is False
+    first = out["passages"][0]
+    assert set(first) >= {"text", "file", "title", "date", "outlet", "score"}
+    assert "1992" in first["text"] and first["file"] == "001_c0144ea105606dd7.txt"
+
+
+def test_ask_reads_plain_and_json_lines_from_stdin(index_copy):
+    stdin = 'when was diplomatic relations established?\n\n{"q": "What is the capital of Peru?"}\n'
+    res = run("--index-dir", str(index_copy), "ask", "-", "--json", stdin=stdin)
+    assert res.returncode == 0, res.stderr
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert [r["q"] for r in rows] == ["when was diplomatic relations established?", "What is the capital of Peru?"]
+    assert rows[0]["declined"] is False and rows[1]["declined"] is True
+    assert rows[1]["passages"] == [] and rows[1]["declined_reason"]
+
+
+def test_console_chat_loop_answers_lists_sources_and_quits(index_copy):
+    stdin = "/help\n/sources\nwhen was diplomatic relations established?\n\n/bogus\n/quit\nnever read\n"
+    res = run("--index-dir", str(index_copy), "chat", stdin=stdin)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    assert "/sources" in out and "5 articles indexed" in out
+    assert "Seetao" in out and "People's daily" in out
+    assert "**Since the establishment of diplomatic relations in 1992" in out
+    assert ("Source: 30 years of diplomatic relations between China and Kazakhstan have been fruitful"
+            " — Seetao, 2022-01-03 (001_c0144ea105606dd7.txt)") in out
+    assert "Please type a question" in out
+    assert "Unknown command /bogus" in out
+
+
+def test_chat_builds_the_index_when_there_is_none(tmp_path):
+    index = tmp_path / "fresh-index"
+    res = run("--index-dir", str(index), "chat", stdin="/sources\n")
+    assert res.returncode == 0, res.stderr
+    assert "No index yet" in res.stderr and "Indexed 5 of 5 files" in res.stderr
+    assert "5 articles indexed" in res.stdout
+
+
+def test_index_command_reports_skipped_files_and_counts(tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "latin.txt").write_bytes("Caf\xe9 prices rose in the city centre this year.".encode("latin-1"))
+    res = run("--corpus", str(corpus), "--index-dir", str(tmp_path / "idx"), "index")
+    assert res.returncode == 0, res.stderr
+    assert "Indexed 5 of 7 files" in res.stdout
+    assert "skipped empty.txt: empty file" in res.stdout
+    assert "skipped latin.txt: not UTF-8" in res.stdout
+
+
+def test_missing_corpus_and_missing_index_are_one_clear_line(tmp_path):
+    res = run("--corpus", str(tmp_path / "nowhere"), "--index-dir", str(tmp_path / "idx"), "index")
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("error: the corpus folder") and "BOT_CORPUS_DIR" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_eval_prints_the_figures_table(index_copy):
+    res = run("--index-dir", str(index_copy), "eval", str(DEV_SET))
+    assert res.returncode == 0, res.stderr
+    for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "ood declined",
+                "in wrongly declined"):
+        assert row in res.stdout

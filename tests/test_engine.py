@@ -1,0 +1,128 @@
+"""The engine on a real FAISS index built from real text with the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from retrieval.engine import Engine
+from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from retrieval.store import POINTER
+from tests.conftest import SEEDS, make_settings
+
+
+def test_first_answer_to_diplomatic_relations_question_states_1992_with_citation(engine):
+    answer = engine.answer("when was diplomatic relations established?")
+    assert not answer.declined
+    top = answer.passages[0]
+    assert "1992" in top.text
+    assert "1992" in answer.answer_sentence
+    assert top.passage.file == "001_c0144ea105606dd7.txt"
+    assert top.passage.title.startswith("30 years of diplomatic relations")
+    assert top.passage.outlet == "Seetao" and top.passage.date == "2022-01-03"
+    assert len(answer.passages) == 3
+    assert len({(h.passage.file, h.sentence) for h in answer.passages}) == 3
+
+
+def test_off_topic_question_is_declined_with_a_reason(engine):
+    answer = engine.answer("What is the best recipe for banana bread?")
+    assert answer.declined and answer.declined_reason
+    assert answer.passages == () and answer.answer_sentence == ""
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!... 🙂🙂", "\u200b\u200f"])
+def test_unusable_questions_get_a_notice_not_a_search(engine, question):
+    answer = engine.answer(question)
+    assert answer.declined and answer.unusable
+    assert answer.notice
+
+
+def test_other_script_gets_an_english_only_notice(engine):
+    answer = engine.answer("Когда были установлены дипломатические отношения?")
+    assert answer.unusable and "English" in answer.notice
+
+
+def test_huge_question_is_capped_and_still_answered(engine):
+    answer = engine.answer("when were diplomatic relations established? " * 3000)
+    assert "first" in answer.notice
+    assert not answer.unusable
+
+
+def test_sources_list_every_article_with_metadata(engine):
+    sources = engine.sources()
+    assert len(sources) == 5
+    assert {s.outlet for s in sources} >= {"Seetao", "Xinhua", "People's daily"}
+    assert all(s.title and s.passages > 0 for s in sources)
+
+
+def test_missing_index_says_what_to_run(tmp_path, embedder):
+    engine = Engine(make_settings(SEEDS, tmp_path / "none"), embedder=embedder)
+    with pytest.raises(IndexMissing, match="newsbot index"):
+        engine.load()
+
+
+def test_manifest_from_another_model_is_refused_with_advice(index_copy, embedder):
+    engine = Engine(make_settings(SEEDS, index_copy, model="some/other-model"), embedder=embedder)
+    with pytest.raises(IndexMismatch, match="other-model.*newsbot index"):
+        engine.load()
+
+
+def test_truncated_vector_file_is_detected_at_load(index_copy, embedder):
+    current = index_copy / (index_copy / POINTER).read_text().strip()
+    faiss_file = current / "passages.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:100])
+    with pytest.raises(IndexCorrupt, match="newsbot index"):
+        Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
+
+
+def test_metadata_not_matching_vector_count_is_detected(index_copy, embedder):
+    current = index_copy / (index_copy / POINTER).read_text().strip()
+    lines = (current / "passages.jsonl").read_text().splitlines()
+    (current / "passages.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    manifest = json.loads((current / "manifest.json").read_text())
+    manifest["files"]["passages.jsonl"] = (current / "passages.jsonl").stat().st_size
+    (current / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorrupt, match="vectors for"):
+        Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
+
+
+@pytest.mark.parametrize("fail_at", [1, 2])
+def test_build_interrupted_at_a_rename_leaves_previous_index_answering(index_copy, embedder, monkeypatch, fail_at):
+    corpus = index_copy.parent / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "001_c0144ea105606dd7.txt").unlink()
+    engine = Engine(make_settings(corpus, index_copy), embedder=embedder)
+    calls = {"n": 0}
+    real_replace = os.replace
+
+    def dying_replace(a, b):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise KeyboardInterrupt("killed")
+        return real_replace(a, b)
+
+    monkeypatch.setattr(os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        engine.build(progress=False)
+    monkeypatch.setattr(os, "replace", real_replace)
+    survivor = Engine(make_settings(SEEDS, index_copy), embedder=embedder)
+    survivor.load()
+    assert "1992" in survivor.answer("when were diplomatic relations established?").passages[0].text
+    assert len(survivor.sources()) == 5
+
+
+def test_changed_corpus_is_detected_and_rebuild_reuses_unchanged_vectors(index_copy, embedder, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    engine = Engine(make_settings(corpus, index_copy), embedder=embedder)
+    assert engine.ensure_index(progress=False) is None  # copies keep size and mtime: not stale
+    (corpus / "002_37fe6401c5483390.txt").unlink()
+    assert engine.is_stale()
+    report = engine.ensure_index(progress=False)
+    assert report is not None and report.embedded == 0 and report.reused > 0
+    assert len(engine.sources()) == 4
+    assert all(h.passage.file != "002_37fe6401c5483390.txt"
+               for h in engine.answer("Tokayev state visit to China").passages)
