@@ -109,7 +109,19 @@ def cmd_eval(engine: Engine, args) -> int:
     return 0
 
 
+def _load_dotenv() -> None:
+    """Let ``.env`` fill in variables the environment lacks (options read their defaults there)."""
+    from dotenv import load_dotenv
+
+    from retrieval.settings import PROJECT_ROOT
+
+    for path in (PROJECT_ROOT / ".env", Path.cwd() / ".env"):
+        if path.is_file():
+            load_dotenv(path, override=False)
+
+
 def main(argv: list[str] | None = None) -> int:
+    _load_dotenv()
     args = _parser().parse_args(argv)
     command = args.command or "chat"
     try:

@@ -17,12 +17,24 @@ MAX_EXCERPT_CHARS = 1000
 
 @dataclass(frozen=True)
 class DeclinePolicy:
-    """Thresholds calibrated on the dev questions; see ``benchmarks/calibrate.py``."""
+    """Weights and threshold of the confidence score; calibrated on the dev questions
+    with ``benchmarks/calibrate.py``.
 
-    strong_sentence: float = 0.62   # this close in meaning answers even without shared words
-    min_sentence: float = 0.30      # below this nothing is close enough
-    min_coverage: float = 0.55      # share (IDF-weighted) of question words the passage holds
-    weak_coverage_sentence: float = 0.50  # with low coverage, require at least this similarity
+    confidence = best-sentence similarity + coverage * share of question words in the
+    passage - unseen * share of question words absent from every article
+    + bm25 * saturated BM25 score of the best passage
+    """
+
+    threshold: float = 0.33
+    coverage: float = 0.4
+    unseen: float = 0.4
+    bm25: float = 0.1
+
+
+def confidence(ev: Evidence, policy: DeclinePolicy) -> float:
+    top = ev.ranked[0]
+    return (top.sentence_dense + policy.coverage * ev.coverage - policy.unseen * ev.unseen
+            + policy.bm25 * top.bm25 / (1.0 + top.bm25))
 
 
 def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
@@ -50,18 +62,13 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     if not ev.ranked:
         return "the index holds no passages"
     top = ev.ranked[0]
-    s = top.sentence_dense
-    if s >= policy.strong_sentence:
-        return ""
-    if s < policy.min_sentence:
-        return f"no sentence is close in meaning (best similarity {s:.2f})"
-    if ev.coverage < policy.min_coverage and s < policy.weak_coverage_sentence:
-        return (f"the best passage shares few of the question's key words (coverage {ev.coverage:.2f}) "
-                f"and is not close in meaning (similarity {s:.2f})")
-    if ev.kind in ("date", "number") and not any(
-        has_shape(r.passage.sentences[r.sentence_index].text, ev.kind) for r in ev.ranked[:3]
-    ):
-        return f"the question asks for a {ev.kind} and the best passages state none"
+    sentence = top.passage.sentences[top.sentence_index].text
+    if ev.kind in ("date", "number") and not has_shape(sentence, ev.kind):
+        return f"the question asks for a {ev.kind} and the best passage states none"
+    score = confidence(ev, policy)
+    if score < policy.threshold:
+        return (f"weak evidence (confidence {score:.2f} < {policy.threshold}: similarity {top.sentence_dense:.2f}, "
+                f"{ev.coverage:.0%} of the question's key words found, {ev.unseen:.0%} unknown to the articles)")
     return ""
 
 
@@ -71,10 +78,11 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy) -> A
         Hit(r.passage, r.score, r.passage.sentences[r.sentence_index].text, excerpt(r))
         for r in ev.ranked[:top_k]
     )
-    debug = {"coverage": round(ev.coverage, 3), "kind": ev.kind}
+    debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:
         top = ev.ranked[0]
-        debug.update(sentence_similarity=round(top.sentence_dense, 3), passage_similarity=round(top.dense, 3))
+        debug.update(sentence_similarity=round(top.sentence_dense, 3), passage_similarity=round(top.dense, 3),
+                     confidence=round(confidence(ev, policy), 3))
     if reason:
         return Answer(question, declined=True, declined_reason=reason, debug=debug)
     return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug)

@@ -88,7 +88,7 @@ class Engine:
             raise CorpusProblem(f"no usable articles in {folder} ({why})")
         passages = [p for a in articles for p in make_passages(
             a, self.settings.passage_min_words, self.settings.passage_max_words)]
-        p_texts = [p.text for p in passages]
+        p_texts = [p.context_text for p in passages]
         s_texts = [s.text for p in passages for s in p.sentences]
         cache = self._vector_cache()
         vectors, embedded = self._embed(p_texts + s_texts, cache, progress)
@@ -220,6 +220,7 @@ class Engine:
         text, notice = self.clean_question(question)
         if not text:
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
+        text = searcher.normalise(text)
         qvec = self.embedder.encode([text])[0]
         if qvec.shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")

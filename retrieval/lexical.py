@@ -47,19 +47,79 @@ def _stem(word: str) -> str:
     return st.stemWord(word) if st else word
 
 
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text).replace("'s ", " "))
+
+
 def tokenize(text: str) -> list[str]:
     """Content-word stems of ``text``."""
-    words = _WORD.findall(fold(text).replace("'s ", " "))
-    return [_stem(w) for w in words if w not in STOPWORDS and len(w) > 1 or w.isdigit()]
+    return [_stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1 or w.isdigit()]
+
+
+# British spellings folded to the American ones the news wires use, and back
+_SPELLING = [("our", "or"), ("ise", "ize"), ("ised", "ized"), ("ising", "izing"), ("isation", "ization"),
+             ("yse", "yze"), ("tre", "ter"), ("ogue", "og"), ("lled", "led"), ("lling", "ling")]
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+class Speller:
+    """Maps a question word the articles never use to a close one they do (one edit away).
+
+    Typos ("redy", "wich") and British/American spellings ("neighbours") would
+    otherwise match nothing, lexically or in the embedding.
+    """
+
+    def __init__(self, vocabulary: dict[str, int]):
+        self.vocabulary = vocabulary
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        if self._index is None:
+            index: dict[str, list[str]] = {}
+            for w in self.vocabulary:
+                if len(w) >= 4 and w.isalpha():
+                    for d in _deletes(w) | {w}:
+                        index.setdefault(d, []).append(w)
+            self._index = index
+        return self._index
+
+    def correct(self, word: str) -> str:
+        if word in self.vocabulary or len(word) < 4 or not word.isalpha():
+            return word
+        for a, b in _SPELLING:
+            for x, y in ((a, b), (b, a)):
+                if word.endswith(x) and word[: -len(x)] + y in self.vocabulary:
+                    return word[: -len(x)] + y
+                if x in word and word.replace(x, y, 1) in self.vocabulary:
+                    return word.replace(x, y, 1)
+        index = self._lookup()
+        candidates = set(index.get(word, ())) | {c for d in _deletes(word) for c in index.get(d, ())}
+        candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and c[0] == word[0]}
+        if not candidates:
+            return word
+        return max(sorted(candidates), key=lambda c: self.vocabulary[c])
+
+    def fix(self, text: str) -> str:
+        """``text`` with unknown words replaced by their correction (case folded)."""
+        def swap(m: re.Match) -> str:
+            word = m.group(0)
+            fixed = self.correct(word.lower())
+            return word if fixed == word.lower() else fixed
+
+        return re.sub(r"[A-Za-z]+", swap, text)
 
 
 class Lexical:
     """BM25 scores of every passage for a query, plus term IDF for evidence checks."""
 
-    def __init__(self, bm25, df: dict[str, int], size: int):
+    def __init__(self, bm25, df: dict[str, int], size: int, vocabulary: dict[str, int]):
         self._bm25 = bm25
         self.df = df
         self.size = size
+        self.speller = Speller(vocabulary)
 
     @classmethod
     def build(cls, texts: list[str]) -> "Lexical":
@@ -72,12 +132,17 @@ class Lexical:
         for toks in tokens:
             for t in set(toks):
                 df[t] = df.get(t, 0) + 1
-        return cls(bm25, df, len(texts))
+        vocabulary: dict[str, int] = {}
+        for t in texts:
+            for w in words(t):
+                vocabulary[w] = vocabulary.get(w, 0) + 1
+        return cls(bm25, df, len(texts), vocabulary)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._bm25.save(str(folder), show_progress=False)
-        (folder / "df.json").write_text(json.dumps({"size": self.size, "df": self.df}), encoding="utf-8")
+        meta = {"size": self.size, "df": self.df, "vocabulary": self.speller.vocabulary}
+        (folder / "df.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "Lexical":
@@ -85,7 +150,7 @@ class Lexical:
 
         bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
         meta = json.loads((folder / "df.json").read_text(encoding="utf-8"))
-        return cls(bm25, meta["df"], int(meta["size"]))
+        return cls(bm25, meta["df"], int(meta["size"]), meta["vocabulary"])
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         known = [t for t in query_tokens if t in self.df]

@@ -74,6 +74,8 @@ def make_passages(article: Article, min_words: int = 60, max_words: int = 150, o
     """
     sents: list[Sentence] = []
     for block in article.blocks:
+        if block.text == article.title:
+            continue  # the headline travels as metadata and embedding context, not as an answer
         for s in split_sentences(block.text, block.start):
             sents.extend(_chop(s, max_words))
     windows: list[tuple[int, int]] = []

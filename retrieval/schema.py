@@ -59,6 +59,11 @@ class Passage:
     def text(self) -> str:
         return " ".join(s.text for s in self.sentences)
 
+    @property
+    def context_text(self) -> str:
+        """What is embedded and BM25-indexed: the headline gives every passage its topic."""
+        return f"{self.title}. {self.text}" if self.title else self.text
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["sentences"] = [[s.text, s.start, s.end] for s in self.sentences]

@@ -19,8 +19,9 @@ from .store import IndexData
 
 # what a question asks for, by its wording; used to prefer sentences of that shape
 _TYPE_PATTERNS = {
-    "date": re.compile(r"\b(when|what year|which year|what date|which date|what day|which day|what month|which month|how long ago|since when)\b"),
+    "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what year|which year|what date|which date|what day|which day|what month|which month|how long ago|since when)\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
+    "outlet": re.compile(r"\b(which|what) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
     "person": re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|official|minister|president|ambassador|scholar|academic|editor)\b"),
 }
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
@@ -40,21 +41,25 @@ def question_type(question: str) -> str:
     return ""
 
 
-def has_shape(text: str, kind: str) -> bool:
+def has_shape(text: str, kind: str, outlet: str = "") -> bool:
+    """Does ``text`` look like an answer of this kind (a date, a number, a name, the outlet)?"""
     if not kind:
         return False
+    if kind == "outlet":
+        return bool(outlet) and fold(outlet) in fold(text)
     return bool(_SHAPES[kind].search(text if kind == "person" else fold(text)))
 
 
 @dataclass(frozen=True)
 class Weights:
-    """Mix of the evidence; calibrated on the dev questions (see benchmarks/)."""
+    """Mix of the evidence; calibrated on the dev questions (``benchmarks/calibrate.py``)."""
 
-    passage: float = 0.35
-    sentence: float = 0.45
-    bm25: float = 0.20
-    shape: float = 0.03
-    sentence_overlap: float = 0.25
+    passage: float = 0.30         # question vs headline + passage
+    sentence: float = 0.40        # question vs the passage's best sentence
+    bm25: float = 0.30            # BM25 of headline + passage, divided by the best candidate's
+    shape: float = 0.03           # best sentence has the asked-for shape (date, number, outlet...)
+    sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
+    sentence_shape: float = 0.10    # highlight: the sentence has the asked-for shape
     candidates: int = 30
 
 
@@ -74,19 +79,29 @@ class Ranked:
 class Evidence:
     """What the decline decision and the highlight look at."""
 
+    question: str
     tokens: list[str]
     kind: str
     ranked: list[Ranked] = field(default_factory=list)
-    coverage: float = 0.0
+    coverage: float = 0.0   # IDF-weighted share of question words in the best passage
+    unseen: float = 0.0     # IDF-weighted share of question words the articles never use
 
 
 class Searcher:
-    """Ranks the passages of one loaded index for a question vector."""
+    """Ranks the passages of one loaded index for a question and its vector.
+
+    >>> text = searcher.normalise("wich year?")   # spelling folded to the corpus
+    >>> evidence = searcher.search(text, embedder.encode([text])[0])
+    """
 
     def __init__(self, data: IndexData, weights: Weights = Weights()):
         self.data = data
         self.w = weights
         self._first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in data.passages])])
+
+    def normalise(self, question: str) -> str:
+        """The question with words the articles never use mapped to close ones they do."""
+        return self.data.lexical.speller.fix(question)
 
     def coverage(self, tokens: list[str], text: str) -> float:
         """IDF-weighted share of the question's content words found in ``text``."""
@@ -98,42 +113,43 @@ class Searcher:
         found = sum(lex.idf(t) for t in set(tokens) if t in present)
         return found / total if total else 0.0
 
+    def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[list[int], np.ndarray]:
+        data, k = self.data, min(len(self.data.passages), self.w.candidates)
+        _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
+        bm25 = data.lexical.scores(tokens)
+        rows = {int(r) for r in dense_rows[0] if r >= 0}
+        if bm25.any():
+            rows.update(int(r) for r in np.argpartition(-bm25, k - 1)[:k])
+        return sorted(rows), bm25
+
     def search(self, question: str, qvec: np.ndarray) -> Evidence:
         data, w = self.data, self.w
         tokens = tokenize(question)
-        ev = Evidence(tokens=tokens, kind=question_type(question))
-        n = len(data.passages)
-        if n == 0:
+        ev = Evidence(question=question, tokens=tokens, kind=question_type(question))
+        if not data.passages:
             return ev
-        k = min(n, w.candidates)
-        dense_scores, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
-        bm25 = data.lexical.scores(tokens)
-        rows = set(int(r) for r in dense_rows[0] if r >= 0)
-        if bm25.any():
-            rows.update(int(r) for r in np.argsort(-bm25)[:k])
-        rows_list = sorted(rows)
-        pvecs = np.vstack([data.vectors.reconstruct(r) for r in rows_list])
-        pdense = pvecs @ qvec
-        top_bm25 = float(bm25[rows_list].max()) if rows_list else 0.0
-        for i, row in enumerate(rows_list):
+        rows, bm25 = self._candidates(tokens, qvec)
+        pdense = np.vstack([data.vectors.reconstruct(r) for r in rows]) @ qvec
+        top_bm25 = float(bm25[rows].max())
+        for i, row in enumerate(rows):
             p = data.passages[row]
-            a, b = self._first_sentence[row], self._first_sentence[row + 1]
-            sdense = data.sentence_vectors[a:b] @ qvec
-            sscore = np.array([
-                float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, s.text)
-                + (w.shape if has_shape(s.text, ev.kind) else 0.0)
-                for j, s in enumerate(p.sentences)
-            ])
+            sdense = data.sentence_vectors[self._first_sentence[row]:self._first_sentence[row + 1]] @ qvec
+            shapes = [has_shape(s.text, ev.kind, p.outlet) for s in p.sentences]
+            sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, s.text)
+                      + (w.sentence_shape if shapes[j] else 0.0) for j, s in enumerate(p.sentences)]
             best = int(np.argmax(sscore))
             bnorm = float(bm25[row]) / top_bm25 if top_bm25 > 0 else 0.0
-            score = (w.passage * float(pdense[i]) + w.sentence * float(sdense.max())
-                     + w.bm25 * bnorm + (w.shape if has_shape(p.sentences[best].text, ev.kind) else 0.0))
+            score = (w.passage * float(pdense[i]) + w.sentence * float(sdense.max()) + w.bm25 * bnorm
+                     + (w.shape if any(shapes) else 0.0))
             ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sdense.max()), float(bm25[row]),
-                                    best, float(sscore[best])))
+                                    best, sscore[best]))
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
         if ev.ranked:
-            ev.coverage = self.coverage(tokens, ev.ranked[0].passage.text)
+            ev.coverage = self.coverage(tokens, ev.ranked[0].passage.context_text)
+        lex = data.lexical
+        total = sum(lex.idf(t) for t in set(tokens))
+        ev.unseen = sum(lex.idf(t) for t in set(tokens) if t not in lex.df) / total if total else 1.0
         return ev
 
 

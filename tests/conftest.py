@@ -15,6 +15,8 @@ from retrieval.embedder import Embedder  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.settings import PROJECT_ROOT, Settings  # noqa: E402
 
+pytest_plugins = ["tests.botapi_standin"]  # the Bot API stand-in's `botapi` fixture
+
 SEEDS = PROJECT_ROOT / "seeds"
 DEV_SET = PROJECT_ROOT / "eval" / "dev.jsonl"
 
