@@ -24,8 +24,9 @@ from .embedder import Embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
 from .lexical import Lexical
 from .passages import make_passages
+from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source
-from .search import Searcher, Weights
+from .search import Evidence, Searcher, Weights
 from .settings import DEFAULT_MODEL, Settings
 from .store import IndexData, Store
 
@@ -69,6 +70,7 @@ class Engine:
         self.store = Store(self.settings.index_dir)
         self.weights = weights
         self.policy = policy
+        self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
         self._data: IndexData | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
@@ -216,16 +218,21 @@ class Engine:
 
     def answer(self, question: str) -> Answer:
         """Answer one question from the indexed articles."""
-        data, searcher = self._require()
         text, notice = self.clean_question(question)
         if not text:
+            self._require()
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
+        answer = compose(question, self.evidence(text), self.settings.top_k, self.policy)
+        return replace(answer, notice=notice) if notice else answer
+
+    def evidence(self, text: str) -> Evidence:
+        """Ranked passages for a cleaned question (search, then the optional reranker)."""
+        data, searcher = self._require()
         text = searcher.normalise(text)
         qvec = self.embedder.encode([text])[0]
         if qvec.shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")
         evidence = searcher.search(text, qvec)
-        answer = compose(question, evidence, self.settings.top_k, self.policy)
-        if notice:
-            answer = replace(answer, notice=notice)
-        return answer
+        if self.reranker is not None:
+            evidence = self.reranker.rerank(evidence)
+        return evidence

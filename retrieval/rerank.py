@@ -1,0 +1,58 @@
+"""Optional cross-encoder reranking of the first candidates (off unless configured).
+
+No cross-encoder ships with the project; set ``BOT_RERANKER_MODEL`` to a local
+folder or hub name of a sentence-transformers ``CrossEncoder`` to turn it on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .search import Evidence
+
+
+class Reranker:
+    """Re-orders the top ``depth`` passages by a cross-encoder's (question, passage) score."""
+
+    def __init__(self, model: str, depth: int = 10):
+        if not model:
+            raise ValueError("reranker model must be a path or a hub name, got an empty string")
+        self.name = model
+        self.depth = depth
+        self._model = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            location = str(Path(self.name).expanduser().resolve()) if Path(self.name).expanduser().exists() else self.name
+            if Path(location).exists():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            from sentence_transformers import CrossEncoder
+
+            try:
+                self._model = CrossEncoder(location, device="cpu")
+            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+                raise RuntimeError(f"could not load reranker {self.name!r}: {exc}. "
+                                   "Fix BOT_RERANKER_MODEL or leave it empty.") from exc
+
+    def scores(self, question: str, texts: list[str]) -> np.ndarray:
+        self.warm_up()
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._model.predict([(question, t) for t in texts], show_progress_bar=False),
+                          dtype=np.float32).reshape(len(texts), -1)[:, -1]
+
+    def rerank(self, ev: Evidence) -> Evidence:
+        head, tail = ev.ranked[: self.depth], ev.ranked[self.depth:]
+        if len(head) < 2:
+            return ev
+        s = self.scores(ev.question, [r.passage.text for r in head])
+        order = np.argsort(-s, kind="stable")
+        return replace(ev, ranked=[head[i] for i in order] + tail)
