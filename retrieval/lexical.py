@@ -25,6 +25,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _FOLD = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
 
 
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case, curly quotes straightened, accents removed: the form all matching uses."""
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))

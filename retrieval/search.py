@@ -98,20 +98,32 @@ class Searcher:
         self.data = data
         self.w = weights
         self._first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in data.passages])])
+        self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
         return self.data.lexical.speller.fix(question)
 
-    def coverage(self, tokens: list[str], text: str) -> float:
-        """IDF-weighted share of the question's content words found in ``text``."""
+    def coverage(self, tokens: list[str], text: str | frozenset[str]) -> float:
+        """IDF-weighted share of the question's content words found in ``text`` (or its token set)."""
         if not tokens:
             return 0.0
-        present = set(tokenize(text))
+        present = text if isinstance(text, frozenset) else frozenset(tokenize(text))
         lex: Lexical = self.data.lexical
         total = sum(lex.idf(t) for t in set(tokens))
         found = sum(lex.idf(t) for t in set(tokens) if t in present)
         return found / total if total else 0.0
+
+    def _tokens(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
+        """Token sets of a passage (with headline) and of its sentences, cached per row."""
+        got = self._token_cache.get(row)
+        if got is None:
+            p = self.data.passages[row]
+            got = (frozenset(tokenize(p.context_text)), tuple(frozenset(tokenize(s.text)) for s in p.sentences))
+            if len(self._token_cache) > 50_000:
+                self._token_cache.clear()
+            self._token_cache[row] = got
+        return got
 
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[list[int], np.ndarray]:
         data, k = self.data, min(len(self.data.passages), self.w.candidates)
@@ -135,8 +147,9 @@ class Searcher:
             p = data.passages[row]
             sdense = data.sentence_vectors[self._first_sentence[row]:self._first_sentence[row + 1]] @ qvec
             shapes = [has_shape(s.text, ev.kind, p.outlet) for s in p.sentences]
-            sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, s.text)
-                      + (w.sentence_shape if shapes[j] else 0.0) for j, s in enumerate(p.sentences)]
+            sent_tokens = self._tokens(row)[1]
+            sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
+                      + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
             bnorm = float(bm25[row]) / top_bm25 if top_bm25 > 0 else 0.0
             score = (w.passage * float(pdense[i]) + w.sentence * float(sdense.max()) + w.bm25 * bnorm
@@ -146,7 +159,7 @@ class Searcher:
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
         if ev.ranked:
-            ev.coverage = self.coverage(tokens, ev.ranked[0].passage.context_text)
+            ev.coverage = self.coverage(tokens, self._tokens(ev.ranked[0].row)[0])
         lex = data.lexical
         total = sum(lex.idf(t) for t in set(tokens))
         ev.unseen = sum(lex.idf(t) for t in set(tokens) if t not in lex.df) / total if total else 1.0
