@@ -68,6 +68,11 @@ class Embedder:
                 ) from exc
 
     @property
+    def identity(self) -> str:
+        """Names the vectors this embedder makes: reuse across builds only when equal."""
+        return f"{self.name}|sentence-transformers-fp32"
+
+    @property
     def dim(self) -> int:
         self.warm_up()
         return int(self._model.get_embedding_dimension())

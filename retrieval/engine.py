@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 import re
 import threading
 import time
@@ -23,6 +24,7 @@ from .articles import list_corpus, load_articles
 from .embedder import Embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
 from .lexical import Lexical
+from . import vector_index
 from .passages import make_passages
 from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source
@@ -33,12 +35,13 @@ from .store import IndexData, Store
 log = logging.getLogger(__name__)
 
 EXAMPLE_QUESTION = "When were diplomatic relations between China and Kazakhstan established?"
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
-def text_key(text: str) -> str:
+def text_key(text: str) -> bytes:
     """Content hash used to reuse embeddings of unchanged text across builds."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+    return hashlib.sha1(text.encode("utf-8")).digest()
 
 
 def _fingerprint(folder: Path) -> dict[str, dict]:
@@ -91,55 +94,62 @@ class Engine:
         passages = [p for a in articles for p in make_passages(
             a, self.settings.passage_min_words, self.settings.passage_max_words)]
         p_texts = [p.context_text for p in passages]
-        s_texts = [s.text for p in passages for s in p.sentences]
-        cache = self._vector_cache()
-        vectors, embedded = self._embed(p_texts + s_texts, cache, progress)
+        texts = p_texts + [s.text for p in passages for s in p.sentences]
+        keys = np.array([text_key(t) for t in texts], dtype="S20")
+        vectors, embedded, reused = self._embed(texts, keys, progress)
         p_vecs, s_vecs = vectors[: len(p_texts)], vectors[len(p_texts):]
-        sources = [Source(a.file, a.title, a.date, a.outlet, sum(p.file == a.file for p in passages))
-                   for a in articles]
+        per_file = Counter(p.file for p in passages)
+        sources = [Source(a.file, a.title, a.date, a.outlet, per_file[a.file]) for a in articles if per_file[a.file]]
+        spec = vector_index.choose(self.settings.index_type, len(passages), self.settings.approximate_from)
         manifest = {
             "model": self.settings.model,
+            "embedding": self.embedder.identity,
             "dim": int(p_vecs.shape[1]),
-            "index_type": "flat-ip",
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_seconds": round(time.perf_counter() - started, 2),
             "corpus": {a.file: {"sha256": a.sha256, **fingerprint.get(a.file, {})} for a in articles},
             "fingerprint": fingerprint,
             "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
             "sources": [s.to_dict() for s in sources],
-            "text_keys": [text_key(t) for t in p_texts + s_texts],
         }
-        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts), manifest)
+        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts), manifest, keys, spec)
         self.load()
         return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),
-                           time.perf_counter() - started, embedded=embedded,
-                           reused=len(p_texts) + len(s_texts) - embedded)
+                           time.perf_counter() - started, embedded=embedded, reused=reused)
 
-    def _vector_cache(self) -> dict[str, np.ndarray]:
-        """Vectors of the live index keyed by text hash, when built with the same model."""
+    def _previous(self) -> IndexData | None:
+        """The live index, if its vectors came from the same embedding (reusable)."""
         try:
             data = self._data or self.store.load(self.settings.model)
         except IndexProblem:
-            return {}
-        keys = data.manifest.get("text_keys", [])
-        n = data.vectors.ntotal
-        if len(keys) != n + len(data.sentence_vectors):
-            return {}
-        cache = {k: data.vectors.reconstruct(i) for i, k in enumerate(keys[:n])}
-        cache.update(zip(keys[n:], data.sentence_vectors))
-        return cache
+            return None
+        return data if data.manifest.get("embedding") == self.embedder.identity else None
 
-    def _embed(self, texts: list[str], cache: dict[str, np.ndarray], progress: bool) -> tuple[np.ndarray, int]:
-        keys = [text_key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in cache}.items())
-        if missing:
-            fresh = self.embedder.encode([t for _, t in missing], progress=progress)
-            cache = {**cache, **{k: v for (k, _), v in zip(missing, fresh)}}
-        dim = next(iter(cache.values())).shape[0] if cache else self.embedder.dim
-        out = np.zeros((len(texts), dim), dtype=np.float32)
-        for i, k in enumerate(keys):
-            out[i] = cache[k]
-        return out, len(missing)
+    def _embed(self, texts: list[str], keys: np.ndarray, progress: bool) -> tuple[np.ndarray, int, int]:
+        """Vectors for ``texts``: reused by content hash from the live index, the rest encoded."""
+        found = np.zeros(len(texts), dtype=bool)
+        reused = None
+        prev = self._previous()
+        if prev is not None and len(prev.keys):
+            old = np.asarray(prev.keys)
+            order = np.argsort(old, kind="stable")
+            pos = np.minimum(np.searchsorted(old[order], keys), len(old) - 1)
+            found = old[order][pos] == keys
+            src = order[pos[found]]
+            n = len(prev.passages)
+            reused = np.empty((int(found.sum()), prev.passage_vectors.shape[1]), dtype=np.float32)
+            is_passage = src < n
+            reused[is_passage] = prev.passage_vectors[src[is_passage]]
+            reused[~is_passage] = prev.sentence_vectors[src[~is_passage] - n]
+        missing = np.flatnonzero(~found)
+        uniq, first, inverse = np.unique(keys[missing], return_index=True, return_inverse=True)
+        fresh = self.embedder.encode([texts[missing[i]] for i in first], progress=progress) if len(uniq) else None
+        dim = reused.shape[1] if reused is not None and len(reused) else fresh.shape[1]
+        out = np.empty((len(texts), dim), dtype=np.float32)
+        if reused is not None:
+            out[found] = reused
+        if fresh is not None:
+            out[missing] = fresh[inverse.reshape(-1)]
+        return out, len(uniq), int(found.sum())
 
     # -- loading ------------------------------------------------------------------------------
 

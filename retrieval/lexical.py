@@ -6,6 +6,7 @@ One tokeniser serves indexing and querying, so stemming and stop words match.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import unicodedata
@@ -126,6 +127,7 @@ class Lexical:
     def build(cls, texts: list[str]) -> "Lexical":
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         tokens = [tokenize(t) or ["<empty>"] for t in texts]
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
@@ -149,7 +151,7 @@ class Lexical:
     def load(cls, folder: Path) -> "Lexical":
         import bm25s
 
-        bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
         meta = json.loads((folder / "df.json").read_text(encoding="utf-8"))
         return cls(bm25, meta["df"], int(meta["size"]), meta["vocabulary"])
 

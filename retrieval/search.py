@@ -97,7 +97,7 @@ class Searcher:
     def __init__(self, data: IndexData, weights: Weights = Weights()):
         self.data = data
         self.w = weights
-        self._first_sentence = np.concatenate([[0], np.cumsum([len(p.sentences) for p in data.passages])])
+        self._first_sentence = data.sentence_start
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
 
     def normalise(self, question: str) -> str:
@@ -138,14 +138,15 @@ class Searcher:
         data, w = self.data, self.w
         tokens = tokenize(question)
         ev = Evidence(question=question, tokens=tokens, kind=question_type(question))
-        if not data.passages:
+        if len(data.passages) == 0:
             return ev
         rows, bm25 = self._candidates(tokens, qvec)
-        pdense = np.vstack([data.vectors.reconstruct(r) for r in rows]) @ qvec
+        pdense = np.asarray(data.passage_vectors[rows], dtype=np.float32) @ qvec
         top_bm25 = float(bm25[rows].max())
         for i, row in enumerate(rows):
             p = data.passages[row]
-            sdense = data.sentence_vectors[self._first_sentence[row]:self._first_sentence[row + 1]] @ qvec
+            sdense = np.asarray(data.sentence_vectors[self._first_sentence[row]:self._first_sentence[row + 1]],
+                                dtype=np.float32) @ qvec
             shapes = [has_shape(s.text, ev.kind, p.outlet) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
             sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])

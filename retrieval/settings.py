@@ -76,6 +76,8 @@ class Settings:
     telegram_allowed_chats: frozenset[int] = frozenset()
     questions_per_minute: int = 20
     question_scripts: str = "auto"
+    index_type: str = "auto"
+    approximate_from: int = 200_000
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -99,7 +101,11 @@ class Settings:
             telegram_allowed_chats=_ids(env, "TELEGRAM_ALLOWED_CHATS"),
             questions_per_minute=_int(env, "BOT_QUESTIONS_PER_MINUTE", 20, low=0),
             question_scripts=env.get("BOT_QUESTION_SCRIPTS", "auto").strip().lower() or "auto",
+            index_type=env.get("BOT_INDEX_TYPE", "auto").strip().lower() or "auto",
+            approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 200_000, low=1),
         )
+        if s.index_type not in ("auto", "flat", "ivf", "hnsw"):
+            raise SettingsError(f"BOT_INDEX_TYPE must be auto, flat, ivf or hnsw, got {s.index_type!r}")
         if s.question_scripts not in ("auto", "latin", "any"):
             raise SettingsError(f"BOT_QUESTION_SCRIPTS must be auto, latin or any, got {s.question_scripts!r}")
         return s

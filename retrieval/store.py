@@ -2,38 +2,79 @@
 
 Layout of the index folder::
 
-    CURRENT            name of the live version folder (replaced with os.replace)
-    v-<time>-<rand>/   one complete build
-        manifest.json  model, dimension, counts, corpus hashes, file sizes, format
-        passages.jsonl one Passage per line, row i = vector i
-        passages.faiss passage vectors
-        sentences.npy  sentence vectors (row order = passages' sentences in order)
-        lexical/       BM25 state (bm25s arrays + JSON)
+    CURRENT              name of the live version folder (replaced with os.replace)
+    v-<time>-<rand>/     one complete build
+        manifest.json    model, dimension, index type, counts, corpus hashes, file sizes, format
+        passages.jsonl   one Passage per line, row i = vector i
+        passages.offsets.npy  byte offset of each line (rows are read on demand)
+        passages.faiss   the FAISS index of passage vectors (flat, IVF or HNSW)
+        passages.npy     exact passage vectors (re-scoring candidates, reuse across builds)
+        sentences.npy    sentence vectors, float16, in passage order
+        sentence_start.npy  first sentence row of each passage (n + 1 entries)
+        keys.npy         content hash of every embedded text (passages, then sentences)
+        lexical/         BM25 state (bm25s arrays + JSON)
 
 A build is written into a fresh version folder and only then published by
 replacing ``CURRENT``; a build killed at any moment leaves the old pointer,
-so the previous index stays in place and answering.
+so the previous index stays in place and answering. Large arrays are memory
+mapped, so a big index costs address space rather than resident memory.
 """
 
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import vector_index
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
 from .lexical import Lexical
 from .schema import Passage, Source
+from .vector_index import IndexSpec
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 POINTER = "CURRENT"
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to rebuild it"
+
+
+class PassageTable:
+    """Passages read from the JSONL file on demand; a small cache keeps hot rows parsed."""
+
+    def __init__(self, path: Path, offsets: np.ndarray, cache_size: int = 4096):
+        self._file = open(path, "rb")
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
+        self._offsets = offsets
+        self._cache: dict[int, Passage] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, row: int) -> Passage:
+        got = self._cache.get(row)
+        if got is not None:
+            return got
+        if not 0 <= row < len(self):
+            raise IndexError(row)
+        raw = self._map[int(self._offsets[row]):int(self._offsets[row + 1])]
+        passage = Passage.from_dict(json.loads(raw))
+        with self._lock:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[row] = passage
+        return passage
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
 
 
 @dataclass
@@ -42,10 +83,12 @@ class IndexData:
 
     path: Path
     manifest: dict
-    passages: list[Passage]
+    passages: PassageTable
     vectors: "faiss.Index"  # noqa: F821
-    sentence_vectors: np.ndarray
-    sentence_owner: np.ndarray  # passage row of each sentence row
+    passage_vectors: np.ndarray   # exact, memory mapped
+    sentence_vectors: np.ndarray  # float16, memory mapped
+    sentence_start: np.ndarray
+    keys: np.ndarray
     lexical: Lexical
     sources: list[Source]
 
@@ -61,6 +104,11 @@ def _fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -95,7 +143,7 @@ class Store:
             return None
 
     def write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-              lexical: Lexical, manifest: dict) -> Path:
+              lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
         """Write a complete new version, then publish it by swapping the pointer."""
         import faiss
 
@@ -103,21 +151,32 @@ class Store:
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         tmp = self.root / f".building-{name}"
         tmp.mkdir()
-        index = faiss.IndexFlatIP(int(vectors.shape[1]))
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        faiss.write_index(index, str(tmp / "passages.faiss"))
-        lines = "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in passages)
-        _write_file(tmp / "passages.jsonl", lines.encode("utf-8"))
-        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        faiss.write_index(vector_index.build(vectors, spec), str(tmp / "passages.faiss"))
+        np.save(tmp / "passages.npy", vectors)
+        offsets = [0]
+        with open(tmp / "passages.jsonl", "wb") as fh:
+            for p in passages:
+                line = (json.dumps(p.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+                fh.write(line)
+                offsets.append(offsets[-1] + len(line))
+            fh.flush()
+            os.fsync(fh.fileno())
+        np.save(tmp / "passages.offsets.npy", np.asarray(offsets, dtype=np.int64))
+        counts = np.fromiter((len(p.sentences) for p in passages), dtype=np.int64, count=len(passages))
+        np.save(tmp / "sentence_start.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
+        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
+        np.save(tmp / "keys.npy", keys)
         lexical.save(tmp / "lexical")
         files = {}
         for f in sorted(tmp.rglob("*")):
             if f.is_file():
                 files[f.relative_to(tmp).as_posix()] = f.stat().st_size
         manifest = {**manifest, "format_version": FORMAT_VERSION, "passages": len(passages),
-                    "sentences": int(len(sentence_vectors)), "files": files}
+                    "sentences": int(len(sentence_vectors)), "index": spec.to_dict(), "files": files}
         _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
+        for f in tmp.rglob("*.npy"):
+            _fsync_file(f)
         _fsync_dir(tmp)
         final = self.root / name
         os.replace(tmp, final)
@@ -167,24 +226,34 @@ class Store:
                 raise IndexCorrupt(f"index file {rel} is missing or truncated in {cur}; {REBUILD_HINT}")
         try:
             vectors = faiss.read_index(str(cur / "passages.faiss"))
-            passages = [Passage.from_dict(json.loads(line))
-                        for line in (cur / "passages.jsonl").read_text(encoding="utf-8").splitlines() if line]
-            sentence_vectors = np.load(cur / "sentences.npy", allow_pickle=False)
+            spec = IndexSpec.from_dict(manifest.get("index", {}))
+            vector_index.tune(vectors, spec)
+            passage_vectors = np.load(cur / "passages.npy", mmap_mode="r", allow_pickle=False)
+            offsets = np.load(cur / "passages.offsets.npy", allow_pickle=False)
+            passages = PassageTable(cur / "passages.jsonl", offsets)
+            sentence_vectors = np.load(cur / "sentences.npy", mmap_mode="r", allow_pickle=False)
+            sentence_start = np.load(cur / "sentence_start.npy", allow_pickle=False)
+            keys = np.load(cur / "keys.npy", mmap_mode="r", allow_pickle=False)
             lexical = Lexical.load(cur / "lexical")
         except Exception as exc:  # noqa: BLE001 - faiss/numpy/json raise many kinds
             raise IndexCorrupt(f"the index in {cur} is damaged ({type(exc).__name__}); {REBUILD_HINT}") from None
-        owner = np.repeat(np.arange(len(passages)), [len(p.sentences) for p in passages])
+        n = len(passages)
         dim = manifest.get("dim")
         problems = []
-        if vectors.ntotal != len(passages) or manifest.get("passages") != len(passages):
-            problems.append(f"{vectors.ntotal} vectors for {len(passages)} passages")
+        if vectors.ntotal != n or manifest.get("passages") != n or len(passage_vectors) != n:
+            problems.append(f"{vectors.ntotal} vectors for {n} passages")
+        if offsets[-1] != (cur / "passages.jsonl").stat().st_size or np.any(np.diff(offsets) <= 0):
+            problems.append("passage offsets do not match passages.jsonl")
         if vectors.d != dim or sentence_vectors.ndim != 2 or sentence_vectors.shape[1] != dim:
             problems.append(f"vector dimension differs from the manifest's {dim}")
-        if len(sentence_vectors) != len(owner):
-            problems.append(f"{len(sentence_vectors)} sentence vectors for {len(owner)} sentences")
-        if lexical.size != len(passages):
-            problems.append(f"lexical index covers {lexical.size} passages, not {len(passages)}")
+        if len(sentence_start) != n + 1 or sentence_start[-1] != len(sentence_vectors):
+            problems.append(f"{len(sentence_vectors)} sentence vectors for {sentence_start[-1] if len(sentence_start) else 0} sentences")
+        if len(keys) != n + len(sentence_vectors):
+            problems.append("content hashes do not cover every vector")
+        if lexical.size != n:
+            problems.append(f"lexical index covers {lexical.size} passages, not {n}")
         if problems:
             raise IndexCorrupt(f"the index in {cur} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
         sources = [Source.from_dict(s) for s in manifest.get("sources", [])]
-        return IndexData(cur, manifest, passages, vectors, sentence_vectors, owner, lexical, sources)
+        return IndexData(cur, manifest, passages, vectors, passage_vectors, sentence_vectors, sentence_start,
+                         keys, lexical, sources)

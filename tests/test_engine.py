@@ -79,11 +79,16 @@ def test_truncated_vector_file_is_detected_at_load(index_copy, embedder):
 
 
 def test_metadata_not_matching_vector_count_is_detected(index_copy, embedder):
+    import numpy as np
+
     current = index_copy / (index_copy / POINTER).read_text().strip()
-    lines = (current / "passages.jsonl").read_text().splitlines()
-    (current / "passages.jsonl").write_text("\n".join(lines[:-1]) + "\n")
+    lines = (current / "passages.jsonl").read_bytes().splitlines(keepends=True)
+    (current / "passages.jsonl").write_bytes(b"".join(lines[:-1]))
+    offsets = np.load(current / "passages.offsets.npy")
+    np.save(current / "passages.offsets.npy", offsets[:-1])
     manifest = json.loads((current / "manifest.json").read_text())
-    manifest["files"]["passages.jsonl"] = (current / "passages.jsonl").stat().st_size
+    for name in ("passages.jsonl", "passages.offsets.npy"):
+        manifest["files"][name] = (current / name).stat().st_size
     (current / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorrupt, match="vectors for"):
         Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
