@@ -21,6 +21,7 @@ import numpy as np
 
 from .answer import DeclinePolicy, compose
 from .articles import list_corpus, load_articles
+from .batching import MicroBatcher
 from .embedder import Embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
 from .lexical import Lexical
@@ -74,6 +75,7 @@ class Engine:
         self.weights = weights
         self.policy = policy
         self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
+        self._queries = MicroBatcher(self.embedder.encode)
         self._data: IndexData | None = None
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
@@ -239,7 +241,7 @@ class Engine:
         """Ranked passages for a cleaned question (search, then the optional reranker)."""
         data, searcher = self._require()
         text = searcher.normalise(text)
-        qvec = self.embedder.encode([text])[0]
+        qvec = self._queries.encode_one(text)
         if qvec.shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")
         evidence = searcher.search(text, qvec)

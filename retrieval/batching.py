@@ -1,0 +1,66 @@
+"""Micro-batching of query encodes: concurrent questions share one model call.
+
+One worker thread takes every question waiting when it wakes and encodes them
+together. A lone caller pays no extra wait; under load, the questions that
+arrive while a batch is being encoded form the next batch, so throughput grows
+with concurrency instead of queueing one model call per question.
+
+>>> batcher = MicroBatcher(embedder.encode)
+>>> vector = batcher.encode_one("when were relations established?")
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from typing import Callable
+
+import numpy as np
+
+
+class MicroBatcher:
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 64, window: float = 0.0):
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self._encode = encode
+        self._max_batch = max_batch
+        self._window = window
+        self._queue: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.batches = 0  # how many model calls were made (for benchmarks)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """The vector of ``text``; blocks until its batch is encoded."""
+        future: Future = Future()
+        self._queue.put((text, future))
+        self._ensure_worker()
+        return future.result()
+
+    def _ensure_worker(self) -> None:
+        if self._worker is not None:
+            return
+        with self._start_lock:
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._run, name="query-encoder", daemon=True)
+                self._worker.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            deadline_wait = self._window
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(self._queue.get(timeout=deadline_wait) if deadline_wait else self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.batches += 1
+            try:
+                vectors = self._encode([text for text, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - hand the failure to every waiting caller
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), vector in zip(batch, vectors):
+                future.set_result(vector)
