@@ -62,8 +62,8 @@ class _Line:
         return len(self.text.split())
 
 
-def list_corpus(folder: Path) -> list[Path]:
-    """Every article file under ``folder``; symlinks leading outside are not followed."""
+def list_corpus(folder: Path, skipped: list[Skipped] | None = None) -> list[Path]:
+    """Every article file under ``folder``; symlinks leading outside are not followed (noted in ``skipped``)."""
     root = folder.resolve()
     out = []
     for path in sorted(folder.rglob("*")):
@@ -74,7 +74,9 @@ def list_corpus(folder: Path) -> list[Path]:
         except OSError:
             continue
         if path.is_symlink() and root not in real.parents:
-            log.warning("skipping %s: symlink to a file outside the corpus folder", path.name)
+            if skipped is not None:  # load_articles reports it with the other skipped files
+                skipped.append(Skipped(path.relative_to(folder).as_posix(),
+                                       "symlink to a file outside the corpus folder (not followed)"))
             continue
         if real.is_file():
             out.append(path)
@@ -219,7 +221,7 @@ def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[lis
     read: list[tuple[Path, str, str]] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    for path in list_corpus(folder):
+    for path in list_corpus(folder, skipped):
         rel = path.relative_to(folder).as_posix()
         got = read_text(path, max_bytes)
         if isinstance(got, Skipped):

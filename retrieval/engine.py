@@ -22,7 +22,7 @@ import numpy as np
 from .answer import DeclinePolicy, compose
 from .articles import list_corpus, load_articles
 from .batching import MicroBatcher
-from .embedder import Embedder
+from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
 from .lexical import Lexical
 from . import vector_index
@@ -67,10 +67,10 @@ def _latin_share(text: str) -> float:
 class Engine:
     """Question answering over the indexed articles; thread-safe ``answer``."""
 
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+    def __init__(self, settings: Settings | None = None, embedder=None,
                  weights: Weights = Weights(), policy: DeclinePolicy = DeclinePolicy()):
         self.settings = settings or Settings.from_env()
-        self.embedder = embedder or Embedder(self.settings.model, self.settings.batch_size)
+        self.embedder = embedder or make_embedder(self.settings)
         self.store = Store(self.settings.index_dir)
         self.weights = weights
         self.policy = policy

@@ -75,8 +75,11 @@ class Settings:
     telegram_allowed_users: frozenset[int] = frozenset()
     telegram_allowed_chats: frozenset[int] = frozenset()
     questions_per_minute: int = 20
+    index_check_seconds: int = 30
     question_scripts: str = "auto"
     index_type: str = "auto"
+    embed_backend: str = "onnx"
+    model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 200_000
 
     @classmethod
@@ -100,10 +103,15 @@ class Settings:
             telegram_allowed_users=_ids(env, "TELEGRAM_ALLOWED_USERS"),
             telegram_allowed_chats=_ids(env, "TELEGRAM_ALLOWED_CHATS"),
             questions_per_minute=_int(env, "BOT_QUESTIONS_PER_MINUTE", 20, low=0),
+            index_check_seconds=_int(env, "BOT_INDEX_CHECK_SECONDS", 30, low=0),
             question_scripts=env.get("BOT_QUESTION_SCRIPTS", "auto").strip().lower() or "auto",
             index_type=env.get("BOT_INDEX_TYPE", "auto").strip().lower() or "auto",
+            embed_backend=env.get("BOT_EMBED_BACKEND", "onnx").strip().lower() or "onnx",
+            model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 200_000, low=1),
         )
+        if s.embed_backend not in ("onnx", "torch"):
+            raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")
         if s.index_type not in ("auto", "flat", "ivf", "hnsw"):
             raise SettingsError(f"BOT_INDEX_TYPE must be auto, flat, ivf or hnsw, got {s.index_type!r}")
         if s.question_scripts not in ("auto", "latin", "any"):

@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from retrieval.embedder import Embedder  # noqa: E402
+from retrieval.embedder import make_embedder  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.settings import PROJECT_ROOT, Settings  # noqa: E402
 
@@ -28,8 +28,9 @@ def make_settings(corpus: Path, index: Path, **changes) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    e = Embedder()
+def embedder():
+    """The default embedder (ONNX int8 of the bundled MiniLM), loaded once for the session."""
+    e = make_embedder(make_settings(SEEDS, PROJECT_ROOT / ".index"))
     e.warm_up()
     return e
 

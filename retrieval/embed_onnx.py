@@ -1,0 +1,513 @@
+"""Sentence embeddings through ONNX Runtime, int8-quantised, without torch.
+
+Why: the serving process must start in under 3 s and stay under 400 MB RSS.
+Importing sentence-transformers costs 3-6 s and ~420 MB; this module needs only
+numpy, onnxruntime and tokenizers (~0.2 s) and runs MiniLM about 2x faster.
+
+Two halves:
+
+* ``export_onnx`` (build time; imports torch and transformers lazily) turns a
+  sentence-transformers model folder into ``out_dir`` holding ``model.onnx``,
+  the tokenizer files and ``onnx_model.json`` (pooling, max length, versions).
+* ``OnnxEmbedder`` (serving time) loads that folder and reproduces the
+  sentence-transformers pipeline: tokenise, transformer, pooling, L2-normalise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ONNX_FILE = "model.onnx"
+META_FILE = "onnx_model.json"
+# Bump when the export recipe changes, so older folders are rebuilt, not trusted.
+EXPORT_FORMAT = 1
+OPSET = 17
+
+# Quantisation recipe, chosen by measurement on MiniLM (see benchmarks/embedding_speed.py):
+# signed int8 weights per output channel keep cosine to fp32 >= 0.99, while per-tensor
+# weights drop it to ~0.94 and uint8 weights run at half the speed. Only MatMul is
+# quantised: the word-embedding Gather stays fp32 (+35 MB on disk) for accuracy, at no
+# speed cost.
+QUANT_OPTIONS = {"weight_type": "QInt8", "per_channel": True, "op_types": ["MatMul"]}
+
+# Pooling modes of sentence_transformers.models.Pooling, in the order it concatenates them.
+_POOLING_KEYS = {
+    "pooling_mode_cls_token": "cls",
+    "pooling_mode_max_tokens": "max",
+    "pooling_mode_mean_tokens": "mean",
+    "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len",
+}
+_TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+)
+
+
+class OnnxExportError(RuntimeError):
+    """The model cannot be exported faithfully; the message says why."""
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _resolve_model_dir(model: str | Path) -> Path:
+    """A local folder for ``model``: the folder itself, or the Hugging Face cache copy.
+
+    Hub names go through ``snapshot_download``, which honours ``HF_HUB_OFFLINE=1``
+    (then only an already-cached copy is used, nothing is downloaded).
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(str(model)))
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _read_st_layout(model_dir: Path) -> dict:
+    """Transformer folder, pooling modes, normalisation and max length from the ST config files.
+
+    Refuses module types it cannot reproduce (Dense, etc.) rather than exporting a model
+    whose embeddings would silently differ from sentence-transformers.
+    """
+    modules = json.loads((model_dir / "modules.json").read_text()) if (model_dir / "modules.json").is_file() else None
+    if modules is None:  # plain transformers folder: ST's default is mean pooling, no Normalize
+        modules = [
+            {"type": "sentence_transformers.models.Transformer", "path": ""},
+            {"type": "sentence_transformers.models.Pooling", "path": ""},
+        ]
+    transformer_dir, pooling_cfg, normalize = None, None, False
+    for mod in modules:
+        kind = mod["type"].rsplit(".", 1)[-1]
+        sub = model_dir / mod.get("path", "")
+        if kind == "Transformer":
+            transformer_dir = sub
+        elif kind == "Pooling":
+            pooling_cfg = _read_json(sub / "config.json") if mod.get("path") else {}
+        elif kind == "Normalize":
+            normalize = True
+        else:
+            raise OnnxExportError(f"{model_dir}: module {mod['type']} is not supported by the ONNX backend")
+    if transformer_dir is None or pooling_cfg is None:
+        raise OnnxExportError(f"{model_dir}: modules.json needs a Transformer and a Pooling module")
+
+    pooling = [name for key, name in _POOLING_KEYS.items() if pooling_cfg.get(key)] if pooling_cfg else ["mean"]
+    unsupported = [k for k, v in (pooling_cfg or {}).items() if k.startswith("pooling_mode_") and v and k not in _POOLING_KEYS]
+    if unsupported or not pooling:
+        raise OnnxExportError(f"{model_dir}: pooling {unsupported or 'none'} is not supported by the ONNX backend")
+
+    st_cfg = {}
+    for name in ("sentence_bert_config.json", "sentence_xlnet_config.json"):
+        st_cfg = st_cfg or _read_json(transformer_dir / name)
+    hf_cfg = _read_json(transformer_dir / "config.json")
+    max_len = st_cfg.get("max_seq_length") or min(
+        _read_json(transformer_dir / "tokenizer_config.json").get("model_max_length", 512),
+        hf_cfg.get("max_position_embeddings", 512),
+    )
+    return {
+        "transformer_dir": transformer_dir,
+        "pooling": pooling,
+        "normalize": normalize,
+        "max_seq_length": int(max_len),
+        "do_lower_case": bool(st_cfg.get("do_lower_case", False)),
+        "dim": int(pooling_cfg.get("word_embedding_dimension") or hf_cfg.get("hidden_size")) * len(pooling),
+    }
+
+
+def _fingerprint(model_dir: Path) -> str:
+    """Cheap identity of a model folder: small config files by content, weights by name and size.
+
+    Stable across reinstalls of the same model (unlike mtimes) and does not hash 90 MB of weights.
+    """
+    h = hashlib.sha256()
+    for path in sorted(p for p in model_dir.rglob("*") if p.is_file() and ".cache" not in p.parts):
+        rel = path.relative_to(model_dir).as_posix()
+        h.update(rel.encode())
+        if path.suffix == ".json" and path.stat().st_size < 2_000_000:
+            h.update(path.read_bytes())
+        else:
+            h.update(str(path.stat().st_size).encode())
+    return h.hexdigest()[:16]
+
+
+def _existing_meta(out_dir: Path) -> dict | None:
+    try:
+        meta = json.loads((out_dir / META_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if not (out_dir / meta.get("onnx_file", ONNX_FILE)).is_file() or not (out_dir / "tokenizer.json").is_file():
+        return None
+    return meta
+
+
+def _matches(meta: dict | None, quantize: bool, fingerprint: str | None, model: str) -> bool:
+    if not meta or meta.get("format") != EXPORT_FORMAT or meta.get("quantized") != quantize:
+        return False
+    if fingerprint is None:  # source not resolvable (offline, not cached): trust the recorded name
+        return meta.get("source_model") == model
+    return meta.get("source_fingerprint") == fingerprint
+
+
+def _default_name(model: str, model_dir: Path) -> str:
+    # Packaged models often live in a generic ".../<package>/model" folder; the package name says more.
+    if Path(model).expanduser().is_dir():
+        return model_dir.parent.name if model_dir.name in {"model", "models", "snapshot"} else model_dir.name
+    return str(model).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("torch", "transformers", "sentence-transformers", "onnx", "onnxruntime", "tokenizers", "numpy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _export_transformer(transformer_dir: Path, onnx_path: Path, tok_dir: Path) -> tuple[list[str], dict]:
+    """Trace the Hugging Face encoder to ONNX (last_hidden_state only; pooling happens in numpy).
+
+    Uses the TorchScript exporter (``dynamo=False``): it needs no onnxscript and handles
+    BERT-style encoders well. Eager attention is requested so the graph holds plain
+    MatMul/Softmax that int8 quantisation and ORT's fusions understand.
+    """
+    import warnings
+
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(transformer_dir), use_fast=True)
+    try:
+        model = AutoModel.from_pretrained(str(transformer_dir), attn_implementation="eager")
+    except (TypeError, ValueError):
+        model = AutoModel.from_pretrained(str(transformer_dir))
+    model.eval()
+
+    import inspect
+
+    accepted = set(inspect.signature(model.forward).parameters)
+    input_names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in accepted and n in tokenizer.model_input_names]
+    if "input_ids" not in input_names or "attention_mask" not in input_names:
+        raise OnnxExportError(f"{transformer_dir}: tokenizer inputs {tokenizer.model_input_names} are not supported")
+
+    class Encoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *args):
+            return self.inner(**dict(zip(input_names, args))).last_hidden_state
+
+    # Two texts of different lengths so the traced graph sees real padding in the mask.
+    sample = tokenizer(["short text", "a longer example sentence so that the batch carries padding"], padding=True, return_tensors="pt")
+    args = tuple(sample[n] for n in input_names)
+    axes = {n: {0: "batch", 1: "sequence"} for n in [*input_names, "last_hidden_state"]}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and deprecation warnings are expected and noisy
+        torch.onnx.export(
+            Encoder(model),
+            args,
+            str(onnx_path),
+            input_names=input_names,
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+            dynamo=False,
+        )
+
+    # Tokenizer files: copy the originals byte for byte; write tokenizer.json only if the model lacks one.
+    for name in _TOKENIZER_FILES:
+        if (transformer_dir / name).is_file():
+            shutil.copy2(transformer_dir / name, tok_dir / name)
+    if not (tok_dir / "tokenizer.json").is_file():
+        tokenizer.backend_tokenizer.save(str(tok_dir / "tokenizer.json"))
+    pad = {"pad_token": tokenizer.pad_token, "pad_id": int(tokenizer.pad_token_id or 0)}
+    return input_names, pad
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, fragment: str):
+        super().__init__()
+        self.fragment = fragment
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.fragment not in record.getMessage()
+
+
+def _quantize(src: Path, dst: Path) -> None:
+    """Dynamic int8 quantisation: int8 weights, activations quantised per call at run time."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # quantize_dynamic always logs a "consider pre-processing" hint on the root logger; the
+    # pre-processing (symbolic shape inference) fails on this graph and brings nothing here.
+    root, drop = logging.getLogger(), _DropMessage("pre-processing before quantization")
+    root.addFilter(drop)
+    try:
+        quantize_dynamic(
+            str(src),
+            str(dst),
+            weight_type=getattr(QuantType, QUANT_OPTIONS["weight_type"]),
+            per_channel=QUANT_OPTIONS["per_channel"],
+            op_types_to_quantize=list(QUANT_OPTIONS["op_types"]),
+        )
+    finally:
+        root.removeFilter(drop)
+
+
+def export_onnx(model: str | Path, out_dir: Path, quantize: bool = True, *, name: str | None = None) -> Path:
+    """Export a sentence-transformers model to an ONNX folder usable by ``OnnxEmbedder``.
+
+    ``model`` is a folder or a hub name (resolved offline when ``HF_HUB_OFFLINE=1``).
+    Idempotent: returns at once when ``out_dir`` already holds an export of the same
+    model files with the same ``quantize`` setting. Atomic: the folder is built beside
+    ``out_dir`` and swapped in with ``os.replace``, so readers never see half an export.
+    ``name`` labels the embeddings (``OnnxEmbedder.name``); defaults to the folder/hub name.
+    """
+    out_dir = Path(out_dir).expanduser().resolve()
+    model_str = str(model)
+    try:
+        model_dir = _resolve_model_dir(model)
+    except Exception:
+        if _matches(_existing_meta(out_dir), quantize, None, model_str):
+            return out_dir
+        raise
+    fingerprint = _fingerprint(model_dir)
+    if _matches(_existing_meta(out_dir), quantize, fingerprint, model_str):
+        return out_dir
+
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / META_FILE).is_file():
+        raise OnnxExportError(f"{out_dir} exists and is not an ONNX export; refusing to replace it")
+
+    started = time.perf_counter()
+    layout = _read_st_layout(model_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        fp32_path = tmp / ("model_fp32.onnx" if quantize else ONNX_FILE)
+        input_names, pad = _export_transformer(layout["transformer_dir"], fp32_path, tmp)
+        if quantize:
+            _quantize(fp32_path, tmp / ONNX_FILE)
+            fp32_path.unlink()
+        meta = {
+            "format": EXPORT_FORMAT,
+            "name": name or _default_name(model_str, model_dir),
+            "source_model": model_str,
+            "source_fingerprint": fingerprint,
+            "dim": layout["dim"],
+            "max_seq_length": layout["max_seq_length"],
+            "do_lower_case": layout["do_lower_case"],
+            "pooling": layout["pooling"],
+            "normalize": layout["normalize"],
+            "quantized": quantize,
+            "quantization": QUANT_OPTIONS if quantize else None,
+            "onnx_file": ONNX_FILE,
+            "inputs": input_names,
+            "output": "last_hidden_state",
+            **pad,
+            "opset": OPSET,
+            "versions": _versions(),
+            "export_seconds": round(time.perf_counter() - started, 2),
+        }
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        _swap_in(tmp, out_dir, quantize, fingerprint, model_str)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    log.info("exported %s to %s in %.1f s", model_str, out_dir, time.perf_counter() - started)
+    return out_dir
+
+
+def _swap_in(tmp: Path, out_dir: Path, quantize: bool, fingerprint: str, model: str) -> None:
+    """Move the finished ``tmp`` folder to ``out_dir``, replacing a stale export if any.
+
+    ``os.replace`` cannot overwrite a non-empty folder, so a stale one is first renamed
+    aside. If another process won the race with a matching export, keep theirs.
+    """
+    old = None
+    if out_dir.exists():
+        old = out_dir.with_name(f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}")
+        try:
+            os.replace(out_dir, old)
+        except FileNotFoundError:
+            old = None
+    try:
+        os.replace(tmp, out_dir)
+    except OSError:
+        if not _matches(_existing_meta(out_dir), quantize, fingerprint, model):
+            raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class OnnxEmbedder:
+    """Encode texts with an exported folder; same vectors as sentence-transformers, to ~0.99 cosine.
+
+    Cheap to construct (reads one JSON); the tokenizer and ONNX session load on first use
+    or ``warm_up()``. ``encode`` is safe to call from several threads: the session's
+    ``run`` is thread safe and the tokenizer is never reconfigured after loading.
+    """
+
+    def __init__(self, onnx_dir: Path, threads: int | None = None):
+        self.onnx_dir = Path(onnx_dir)
+        meta_path = self.onnx_dir / META_FILE
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{meta_path} not found: run export_onnx first")
+        self.meta: dict = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.dim: int = int(self.meta["dim"])
+        self.name: str = f"{self.meta['name']}:onnx-{'int8' if self.meta['quantized'] else 'fp32'}"
+        self.max_seq_length: int = int(self.meta["max_seq_length"])
+        self.threads = threads
+        self._session = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OnnxEmbedder({str(self.onnx_dir)!r}, name={self.name!r}, dim={self.dim})"
+
+    def _load(self):
+        """Create tokenizer and session once (double-checked lock: cheap after the first call)."""
+        if self._session is not None:
+            return self._session, self._tokenizer
+        with self._lock:
+            if self._session is None:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_file(str(self.onnx_dir / "tokenizer.json"))
+                # Shipped tokenizer.json files often carry fixed padding/truncation (MiniLM: 128);
+                # sentence-transformers truncates at max_seq_length and pads per batch, so do the same.
+                tokenizer.no_padding()
+                tokenizer.enable_truncation(max_length=self.max_seq_length)
+
+                opts = ort.SessionOptions()
+                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+                opts.inter_op_num_threads = 1
+                if self.threads:
+                    opts.intra_op_num_threads = int(self.threads)
+                session = ort.InferenceSession(
+                    str(self.onnx_dir / self.meta.get("onnx_file", ONNX_FILE)), opts, providers=["CPUExecutionProvider"]
+                )
+                self._input_names = [i.name for i in session.get_inputs()]
+                self._tokenizer = tokenizer
+                self._session = session
+        return self._session, self._tokenizer
+
+    @property
+    def max_chars(self) -> int:
+        """Rough character budget the model reads before truncating (same rule as ``Embedder``)."""
+        return self.max_seq_length * 4
+
+    def tokenizer_vocab(self) -> set[str]:
+        return set(self._load()[1].get_vocab())
+
+    def warm_up(self) -> "OnnxEmbedder":
+        """Load everything and run one tiny batch, so the first real question pays no start-up cost."""
+        self.encode(["warm up"])
+        return self
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        """Embed ``texts``: float32, L2-normalised, shape ``(len(texts), dim)``, input order.
+
+        Texts are tokenised once, sorted by token count (longest first, so peak memory and
+        a pessimistic ETA show up early) and padded per batch, which cuts padding waste.
+        """
+        if isinstance(texts, str):
+            raise TypeError("encode expects a list of strings, not a single string")
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        session, tokenizer = self._load()
+        if self.meta.get("do_lower_case"):
+            texts = [t.lower() for t in texts]
+        encodings = tokenizer.encode_batch(texts)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        order = np.argsort(-lengths, kind="stable")
+        batch_size = max(1, int(batch_size))
+
+        bar = None
+        if progress and len(texts) > batch_size:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), unit="text", desc=f"embedding ({self.name})", smoothing=0.1)
+        try:
+            for start in range(0, len(texts), batch_size):
+                idx = order[start : start + batch_size]
+                out[idx] = self._encode_batch(session, [encodings[i] for i in idx])
+                if bar is not None:
+                    bar.update(len(idx))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+    def _encode_batch(self, session, encodings) -> np.ndarray:
+        width = max(1, max(len(e.ids) for e in encodings))
+        pad_id = int(self.meta.get("pad_id", 0))
+        ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            ids[row, :n] = enc.ids
+            mask[row, :n] = 1
+            types[row, :n] = enc.type_ids
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = session.run(None, {name: feeds[name] for name in self._input_names})[0]
+        return _l2_normalise(_pool(hidden, mask, self.meta["pooling"]))
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, modes: list[str]) -> np.ndarray:
+    """sentence-transformers Pooling in numpy (modes concatenated in its order)."""
+    m = mask[..., None].astype(hidden.dtype)
+    counts = np.maximum(m.sum(axis=1), 1e-9)
+    parts = []
+    for mode in modes:
+        if mode == "cls":
+            parts.append(hidden[:, 0])
+        elif mode == "max":
+            parts.append(np.where(m > 0, hidden, -1e9).max(axis=1))
+        elif mode == "mean":
+            parts.append((hidden * m).sum(axis=1) / counts)
+        elif mode == "mean_sqrt_len":
+            parts.append((hidden * m).sum(axis=1) / np.sqrt(counts))
+        else:
+            raise ValueError(f"unsupported pooling mode {mode!r}")
+    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+
+
+def _l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = x.astype(np.float32, copy=False)
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
