@@ -55,8 +55,9 @@ class Weights:
     """Mix of the evidence; calibrated on the dev questions (``benchmarks/calibrate.py``)."""
 
     passage: float = 0.30         # question vs headline + passage
-    sentence: float = 0.40        # question vs the passage's best sentence
-    bm25: float = 0.30            # BM25 of headline + passage, divided by the best candidate's
+    sentence: float = 0.30        # question vs the passage's best sentence
+    bm25: float = 0.60            # BM25 of headline + passage, saturated: s / (s + bm25_half)
+    bm25_half: float = 4.0        # 0: divide by the best candidate's score instead
     shape: float = 0.03           # best sentence has the asked-for shape (date, number, outlet...)
     sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
     sentence_shape: float = 0.10    # highlight: the sentence has the asked-for shape
@@ -152,7 +153,10 @@ class Searcher:
             sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
                       + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
-            bnorm = float(bm25[row]) / top_bm25 if top_bm25 > 0 else 0.0
+            if w.bm25_half > 0:
+                bnorm = float(bm25[row]) / (float(bm25[row]) + w.bm25_half)
+            else:
+                bnorm = float(bm25[row]) / top_bm25 if top_bm25 > 0 else 0.0
             score = (w.passage * float(pdense[i]) + w.sentence * float(sdense.max()) + w.bm25 * bnorm
                      + (w.shape if any(shapes) else 0.0))
             ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sdense.max()), float(bm25[row]),
