@@ -120,8 +120,17 @@ def _load_dotenv() -> None:
             load_dotenv(path, override=False)
 
 
+def _tolerant_stdio() -> None:
+    """Undecodable input bytes become U+FFFD instead of a crash (or lone surrogates) mid-chat."""
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     _load_dotenv()
+    _tolerant_stdio()
     args = _parser().parse_args(argv)
     command = args.command or "chat"
     try:

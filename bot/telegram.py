@@ -21,6 +21,8 @@ import logging
 import os
 import re
 import secrets
+import signal
+import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
@@ -39,6 +41,7 @@ from telegram.ext import (
 
 from bot.render import sources_html, telegram_html
 from retrieval.engine import EXAMPLE_QUESTION
+from retrieval.errors import IndexProblem
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
@@ -341,6 +344,10 @@ class NewsBot:
         workers = workers or max(2, min(4, os.cpu_count() or 1))  # two at least: one slow answer must not block all
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="answer")
         self._refused: set[int] = set()
+        self.index_check = settings.index_check_seconds
+        self._background: set[asyncio.Task] = set()
+        self._index_problem = ""
+        self._stopping = False
 
     def register(self, app: Application) -> None:
         talk = filters.UpdateType.MESSAGES & (filters.ChatType.PRIVATE | ADDRESSED)
@@ -426,11 +433,71 @@ class NewsBot:
             await app.bot.set_my_commands(COMMANDS)
         except TelegramError as exc:
             log.warning("Could not set the command menu: %s", exc)
+        self._install_signal_handlers(app)
+        if self.index_check and hasattr(self.engine, "reload_if_changed"):
+            self._spawn(self.watch_index())
         log.info("Telegram bot @%s is ready", app.bot.username)
 
     async def post_shutdown(self, app: Application) -> None:
         """Let running answers finish in the background; take no new ones."""
+        for task in list(self._background):
+            task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    # ----------------------------------------------------------------- index reload and signals
+
+    async def reload_index(self) -> bool:
+        """Load an index published since the last check, off the event loop; the loaded one answers until then."""
+        reload = getattr(self.engine, "reload_if_changed", None)
+        if reload is None:
+            return False
+        try:
+            changed = await asyncio.to_thread(reload)
+        except IndexProblem as exc:
+            if str(exc) != self._index_problem:  # say it once per broken build, not at every check
+                log.error("Keeping the loaded index; the newly published one cannot be used: %s", exc)
+                self._index_problem = str(exc)
+            return False
+        self._index_problem = ""
+        if changed:
+            log.info("Now answering from the rebuilt index (%d articles)", len(self.engine.sources()))
+        return changed
+
+    async def watch_index(self) -> None:
+        """Every ``index_check`` seconds, pick up an index that `newsbot index` has published."""
+        while True:
+            await asyncio.sleep(self.index_check)
+            try:
+                await self.reload_index()
+            except Exception:  # noqa: BLE001 - one failed check must not end the watching
+                log.exception("Checking for a rebuilt index failed")
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _install_signal_handlers(self, app: Application) -> None:
+        """SIGHUP reloads the index; SIGTERM/SIGINT stop gracefully, and a repeat cannot cut that short."""
+        if threading.current_thread() is not threading.main_thread():
+            return  # only the main thread receives signals (tests run the Application in a thread)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            if hasattr(signal, "SIGHUP"):
+                loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload_index()))
+            for sig in (signal.SIGINT, signal.SIGTERM):  # replaces PTB's handlers, which raise SystemExit each time
+                loop.add_signal_handler(sig, self._stop_signal, app)
+
+    def _stop_signal(self, app: Application) -> None:
+        """Stop fetching updates, answer those already fetched (PTB's stop), then exit; repeats are ignored."""
+        if self._stopping:
+            log.warning("Already stopping: answering the questions already received first (SIGKILL forces it)")
+            return
+        self._stopping = True
+        log.info("Stopping: answering the questions already received, then exiting")
+        if not app.running:
+            raise SystemExit  # still starting: nothing fetched is in hand yet; stop the way PTB does
+        app.stop_running()
 
 
 # --------------------------------------------------------------------------- application

@@ -22,6 +22,8 @@ mapped, so a big index costs address space rather than resident memory.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import mmap
 import os
@@ -42,6 +44,8 @@ from .vector_index import IndexSpec
 
 FORMAT_VERSION = 2
 POINTER = "CURRENT"
+LOCK = ".lock"
+VERIFY_UP_TO = 256 * 1024 * 1024  # files up to this size are checksummed at every load
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to rebuild it"
 
 
@@ -106,6 +110,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def checksum(path: Path) -> str:
+    """blake2b of a file's bytes (read in 1 MB blocks)."""
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
@@ -144,10 +157,23 @@ class Store:
 
     def write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
-        """Write a complete new version, then publish it by swapping the pointer."""
+        """Write a complete new version, then publish it by swapping the pointer.
+
+        Concurrent writers take turns (a lock file), so one's clean-up never
+        removes the other's unfinished folder.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK, "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return self._write(passages, vectors, sentence_vectors, lexical, manifest, keys, spec)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
+               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
         import faiss
 
-        self.root.mkdir(parents=True, exist_ok=True)
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         tmp = self.root / f".building-{name}"
         tmp.mkdir()
@@ -168,12 +194,15 @@ class Store:
         np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
         np.save(tmp / "keys.npy", keys)
         lexical.save(tmp / "lexical")
-        files = {}
+        files, checksums = {}, {}
         for f in sorted(tmp.rglob("*")):
             if f.is_file():
-                files[f.relative_to(tmp).as_posix()] = f.stat().st_size
+                rel = f.relative_to(tmp).as_posix()
+                files[rel] = f.stat().st_size
+                checksums[rel] = checksum(f)
         manifest = {**manifest, "format_version": FORMAT_VERSION, "passages": len(passages),
-                    "sentences": int(len(sentence_vectors)), "index": spec.to_dict(), "files": files}
+                    "sentences": int(len(sentence_vectors)), "index": spec.to_dict(), "files": files,
+                    "checksums": checksums}
         _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
         for f in tmp.rglob("*.npy"):
             _fsync_file(f)
@@ -191,7 +220,7 @@ class Store:
     def _collect(self, keep: Path) -> None:
         """Remove old versions and leftovers of killed builds."""
         for child in self.root.iterdir():
-            if child == keep or child.name == POINTER:
+            if child == keep or child.name in (POINTER, LOCK):
                 continue
             if child.name.startswith(("v-", ".building-", f".{POINTER}.")):
                 if child.is_dir():
@@ -220,10 +249,13 @@ class Store:
                 f"the index was built with model {manifest.get('model')!r} but BOT_EMBED_MODEL is {model!r}; "
                 f"{REBUILD_HINT}, or set BOT_EMBED_MODEL back"
             )
+        checksums = manifest.get("checksums", {})
         for rel, size in manifest.get("files", {}).items():
             f = cur / rel
             if not f.is_file() or f.stat().st_size != size:
                 raise IndexCorrupt(f"index file {rel} is missing or truncated in {cur}; {REBUILD_HINT}")
+            if size <= VERIFY_UP_TO and rel in checksums and checksum(f) != checksums[rel]:
+                raise IndexCorrupt(f"index file {rel} is damaged (its checksum changed) in {cur}; {REBUILD_HINT}")
         try:
             vectors = faiss.read_index(str(cur / "passages.faiss"))
             spec = IndexSpec.from_dict(manifest.get("index", {}))

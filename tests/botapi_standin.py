@@ -24,6 +24,7 @@ import http.client
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -378,7 +379,7 @@ class BotApiStandIn:
             self.faults[method].extend(faults)
 
     def set_down(self, down: bool = True) -> None:
-        """While down, every call has its connection closed unanswered (a network outage)."""
+        """While down, every call has its connection closed unanswered (a network outage), long polls too."""
         with self._cond:
             self.down = down
             self._cond.notify_all()
@@ -459,6 +460,8 @@ class BotApiStandIn:
         path = urlsplit(req.path)
         length = int(req.headers.get("Content-Length") or 0)
         body = req.rfile.read(length) if length else b""
+        if len(body) < length:  # the client gave up mid-request (e.g. a cancelled "typing…"): nothing arrived
+            return req.drop()
         params = _parse_params(req.headers.get("Content-Type", ""), body, path.query)
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", path.path)
         if not match:
@@ -489,6 +492,9 @@ class BotApiStandIn:
             return req.reply(404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"})
         try:
             result = handler(params)
+        except _Dropped:
+            self._record(method, params, 0, None)
+            return req.drop()
         except _ApiError as exc:
             with self._cond:
                 self.rejected.append((method, params, exc.description))
@@ -519,11 +525,13 @@ class BotApiStandIn:
                 self.confirmed_up_to = max(self.confirmed_up_to, offset - 1)
                 while self.pending and self.pending[0]["update_id"] < offset:
                     self.pending.popleft()
-            while not self.pending and not self._closing.is_set():
+            while not self.pending and not self._closing.is_set() and not self.down:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
+            if self.down:
+                raise _Dropped  # the outage cuts the long poll's connection
             batch = list(itertools.islice(self.pending, limit))
             self.fetched.update(u["update_id"] for u in batch)
             self._cond.notify_all()
@@ -667,6 +675,10 @@ class _ApiError(Exception):
         self.status, self.description = status, description
 
 
+class _Dropped(Exception):
+    """The connection is closed without an answer."""
+
+
 class _BadRequest(_ApiError):
     def __init__(self, reason: str):
         super().__init__(400, f"Bad Request: {reason}")
@@ -675,6 +687,11 @@ class _BadRequest(_ApiError):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 512  # the bot opens up to 256 connections at once under load
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the bot closed a connection mid-request (a cancelled call): nothing to report
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,7 +10,7 @@ import pytest
 
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from retrieval.store import POINTER
+from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
 
@@ -89,6 +89,7 @@ def test_metadata_not_matching_vector_count_is_detected(index_copy, embedder):
     manifest = json.loads((current / "manifest.json").read_text())
     for name in ("passages.jsonl", "passages.offsets.npy"):
         manifest["files"][name] = (current / name).stat().st_size
+        manifest["checksums"][name] = checksum(current / name)
     (current / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorrupt, match="vectors for"):
         Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
