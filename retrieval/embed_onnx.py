@@ -424,14 +424,6 @@ class OnnxEmbedder:
                 self._session = session
         return self._session, self._tokenizer
 
-    @property
-    def max_chars(self) -> int:
-        """Rough character budget the model reads before truncating (same rule as ``Embedder``)."""
-        return self.max_seq_length * 4
-
-    def tokenizer_vocab(self) -> set[str]:
-        return set(self._load()[1].get_vocab())
-
     def warm_up(self) -> "OnnxEmbedder":
         """Load everything and run one tiny batch, so the first real question pays no start-up cost."""
         self.encode(["warm up"])

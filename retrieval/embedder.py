@@ -80,16 +80,6 @@ class Embedder:
         self.warm_up()
         return int(self._model.get_embedding_dimension())
 
-    @property
-    def max_chars(self) -> int:
-        """Rough character budget the model reads before truncating."""
-        self.warm_up()
-        return int(self._model.max_seq_length) * 4
-
-    def tokenizer_vocab(self) -> set[str]:
-        self.warm_up()
-        return set(self._model.tokenizer.get_vocab())
-
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()
         if not texts:
@@ -149,11 +139,6 @@ class OnnxInt8Embedder:
     def dim(self) -> int:
         self.warm_up()
         return self._inner.dim
-
-    @property
-    def max_chars(self) -> int:
-        self.warm_up()
-        return self._inner.max_chars
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()
