@@ -100,6 +100,7 @@ class Searcher:
         self.w = weights
         self._first_sentence = data.sentence_start
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
+        self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
@@ -110,29 +111,45 @@ class Searcher:
         if not tokens:
             return 0.0
         present = text if isinstance(text, frozenset) else frozenset(tokenize(text))
-        lex: Lexical = self.data.lexical
-        total = sum(lex.idf(t) for t in set(tokens))
-        found = sum(lex.idf(t) for t in set(tokens) if t in present)
+        weights = self._idf_weights(tokens)
+        total = sum(weights.values())
+        found = sum(v for t, v in weights.items() if t in present)
         return found / total if total else 0.0
+
+    def _idf_weights(self, tokens: list[str]) -> dict[str, float]:
+        """IDF of each distinct question token; the last question's are kept (called ~300 times per answer)."""
+        key = tuple(tokens)
+        last = self._last_idf
+        if last[0] != key:
+            lex: Lexical = self.data.lexical
+            last = (key, {t: lex.idf(t) for t in set(tokens)})
+            self._last_idf = last
+        return last[1]
 
     def _tokens(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
         """Token sets of a passage (with headline) and of its sentences, cached per row."""
         got = self._token_cache.get(row)
         if got is None:
             p = self.data.passages[row]
-            got = (frozenset(tokenize(p.context_text)), tuple(frozenset(tokenize(s.text)) for s in p.sentences))
+            sentences = tuple(frozenset(tokenize(s.text)) for s in p.sentences)
+            # the passage's set is its headline's and sentences' (tokenising context_text again cost as much)
+            got = (frozenset(tokenize(p.title)).union(*sentences), sentences)
             if len(self._token_cache) > 50_000:
                 self._token_cache.clear()
             self._token_cache[row] = got
         return got
 
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[list[int], np.ndarray]:
+        import faiss
+
         data, k = self.data, min(len(self.data.passages), self.w.candidates)
+        # one query runs faster on one thread (OpenMP threads only wait on each other, worse when the
+        # machine is busy); the setting is per calling thread, so builds elsewhere keep every core
+        faiss.omp_set_num_threads(1)
         _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
-        bm25 = data.lexical.scores(tokens)
+        bm25, lexical_rows = data.lexical.search(tokens, k)
         rows = {int(r) for r in dense_rows[0] if r >= 0}
-        if bm25.any():
-            rows.update(int(r) for r in np.argpartition(-bm25, k - 1)[:k])
+        rows.update(int(r) for r in lexical_rows)
         return sorted(rows), bm25
 
     def search(self, question: str, qvec: np.ndarray) -> Evidence:
