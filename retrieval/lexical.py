@@ -136,10 +136,11 @@ class Speller:
 
 
 def advise_random(array) -> None:
-    """Tell the kernel a memory-mapped array is read at random: only the touched pages are loaded.
+    """Tell the kernel a memory-mapped array is read at random, so a page fault does not also read ahead.
 
-    Without it every page fault also reads ahead (8 MB per fault on this machine's disk), which
-    made a 1M-passage bot resident at ~5.8 GB after 74 questions instead of ~1.2 GB.
+    Read-ahead is 8 MB per fault on this machine's disk: from a cold cache, a 1M-passage bot's
+    posting lists alone made it resident at several GB after 74 questions. (Once a file sits in
+    the page cache as large folios, as right after a build, a fault maps a whole folio anyway.)
     """
     mapped = getattr(array, "_mmap", None)  # numpy.memmap's mmap object
     if mapped is not None and hasattr(mmap, "MADV_RANDOM"):

@@ -80,7 +80,7 @@ class Settings:
     index_type: str = "auto"
     embed_backend: str = "onnx"
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
-    approximate_from: int = 200_000
+    approximate_from: int = 50_000
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -108,7 +108,7 @@ class Settings:
             index_type=env.get("BOT_INDEX_TYPE", "auto").strip().lower() or "auto",
             embed_backend=env.get("BOT_EMBED_BACKEND", "onnx").strip().lower() or "onnx",
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
-            approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 200_000, low=1),
+            approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

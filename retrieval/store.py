@@ -38,7 +38,7 @@ import numpy as np
 
 from . import vector_index
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing
-from .lexical import Lexical
+from .lexical import Lexical, advise_random
 from .schema import Passage, Source
 from .vector_index import IndexSpec
 
@@ -55,6 +55,8 @@ class PassageTable:
     def __init__(self, path: Path, offsets: np.ndarray, cache_size: int = 4096):
         self._file = open(path, "rb")
         self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
+        if offsets[-1] and hasattr(mmap, "MADV_RANDOM"):
+            self._map.madvise(mmap.MADV_RANDOM)
         self._offsets = offsets
         self._cache: dict[int, Passage] = {}
         self._cache_size = cache_size
@@ -266,6 +268,8 @@ class Store:
             sentence_vectors = np.load(cur / "sentences.npy", mmap_mode="r", allow_pickle=False)
             sentence_start = np.load(cur / "sentence_start.npy", allow_pickle=False)
             keys = np.load(cur / "keys.npy", mmap_mode="r", allow_pickle=False)
+            for array in (passage_vectors, sentence_vectors):
+                advise_random(array)  # rows are read at random: no read-ahead
             lexical = Lexical.load(cur / "lexical")
         except Exception as exc:  # noqa: BLE001 - faiss/numpy/json raise many kinds
             raise IndexCorrupt(f"the index in {cur} is damaged ({type(exc).__name__}); {REBUILD_HINT}") from None

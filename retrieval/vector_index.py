@@ -35,7 +35,7 @@ class IndexSpec:
         return cls(**{k: d[k] for k in ("kind", "nlist", "nprobe", "hnsw_m", "ef_search") if k in d})
 
 
-def choose(kind: str, n: int, approximate_from: int = 200_000) -> IndexSpec:
+def choose(kind: str, n: int, approximate_from: int = 50_000) -> IndexSpec:
     """The spec for ``n`` vectors; ``auto`` picks flat below ``approximate_from``."""
     if kind not in KINDS:
         raise ValueError(f"index type must be one of {', '.join(KINDS)}, got {kind!r}")
