@@ -317,17 +317,26 @@ async def reply(message: Message, text: str, html: bool = False) -> None:
 
 @contextlib.asynccontextmanager
 async def typing(bot: Any, chat_id: int):
-    """Show "typing…" in ``chat_id`` while the block runs (Telegram clears it after 5 s, so renew it)."""
+    """Show "typing…" in ``chat_id`` while the block runs (Telegram clears it after 5 s, so renew it).
+
+    The first action is let through even when the answer is quicker than its request, so the
+    user always sees it before the reply (cancelling it mid-request would drop it).
+    """
+    sent = asyncio.Event()
+
     async def keep_typing() -> None:
         while True:
             with contextlib.suppress(TelegramError):
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)
+            sent.set()
             await asyncio.sleep(4.5)
 
     task = asyncio.create_task(keep_typing())
     try:
         yield
     finally:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(sent.wait(), 2)
         task.cancel()
 
 
