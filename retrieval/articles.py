@@ -62,6 +62,15 @@ class _Line:
         return len(self.text.split())
 
 
+def stage(items, label: str, progress: bool, unit: str = "file"):
+    """``items`` with a progress bar (rate, ETA) that appears only if the stage lasts over a second."""
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit=unit, delay=1.0)
+
+
 def list_corpus(folder: Path, skipped: list[Skipped] | None = None) -> list[Path]:
     """Every article file under ``folder``; symlinks leading outside are not followed (noted in ``skipped``)."""
     root = folder.resolve()
@@ -216,12 +225,13 @@ def repeated_lines(texts: list[str], max_words: int = 30) -> frozenset[str]:
     return frozenset(k for k, n in counts.items() if n >= 2 and k)
 
 
-def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[list[Article], list[Skipped]]:
+def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
+                  progress: bool = False) -> tuple[list[Article], list[Skipped]]:
     """Read and clean every article file; unusable files are reported, never fatal."""
     read: list[tuple[Path, str, str]] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
-    for path in list_corpus(folder, skipped):
+    for path in stage(list_corpus(folder, skipped), "reading", progress):
         rel = path.relative_to(folder).as_posix()
         got = read_text(path, max_bytes)
         if isinstance(got, Skipped):
@@ -235,7 +245,7 @@ def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[lis
         read.append((path, text, sha))
     cleaner = Cleaner(repeated_lines([t for _, t, _ in read]))
     articles = []
-    for path, text, sha in read:
+    for path, text, sha in stage(read, "cleaning", progress):
         rel = path.relative_to(folder).as_posix()
         got = cleaner.clean(rel, text, sha)
         (skipped if isinstance(got, Skipped) else articles).append(got)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .answer import DeclinePolicy, compose
-from .articles import list_corpus, load_articles
+from .articles import list_corpus, load_articles, stage
 from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
@@ -89,11 +89,11 @@ class Engine:
         if not folder.is_dir():
             raise CorpusProblem(f"the corpus folder {folder} does not exist; create it or set BOT_CORPUS_DIR")
         fingerprint = _fingerprint(folder)
-        articles, skipped = load_articles(folder)
+        articles, skipped = load_articles(folder, progress=progress)
         if not articles:
             why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt or .md files"
             raise CorpusProblem(f"no usable articles in {folder} ({why})")
-        passages = [p for a in articles for p in make_passages(
+        passages = [p for a in stage(articles, "splitting", progress, "article") for p in make_passages(
             a, self.settings.passage_min_words, self.settings.passage_max_words)]
         p_texts = [p.context_text for p in passages]
         texts = p_texts + [s.text for p in passages for s in p.sentences]
@@ -113,7 +113,7 @@ class Engine:
             "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
             "sources": [s.to_dict() for s in sources],
         }
-        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts), manifest, keys, spec)
+        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts, progress), manifest, keys, spec)
         self.load()
         return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),
                            time.perf_counter() - started, embedded=embedded, reused=reused)

@@ -157,12 +157,16 @@ class Lexical:
         self.speller = Speller(vocabulary)
 
     @classmethod
-    def build(cls, texts: list[str]) -> "Lexical":
+    def build(cls, texts: list[str], progress: bool = False) -> "Lexical":
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         counts: Counter[str] = Counter()
         tokens = []
+        if progress:
+            from tqdm import tqdm
+
+            texts = tqdm(texts, desc="BM25", unit="passage", delay=1.0)
         for t in texts:  # one uncached fold per text: a corpus would only flush ``fold``'s cache
             ws = _split(_fold(t))
             counts.update(ws)
