@@ -36,6 +36,14 @@ def resolve_model(name: str) -> str:
     return str(path.resolve()) if path.exists() else name
 
 
+def locate(name: str) -> str:
+    """``resolve_model``, and offline hub access when the model is on disk (nothing to download)."""
+    location = resolve_model(name)
+    if Path(location).exists():
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    return location
+
+
 class Embedder:
     """Sentence-transformers encoder; the model loads on first use (``warm_up``).
 
@@ -57,9 +65,7 @@ class Embedder:
         with self._lock:
             if self._model is not None:
                 return
-            location = resolve_model(self.name)
-            if Path(location).exists():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            location = locate(self.name)
             from sentence_transformers import SentenceTransformer
 
             try:
@@ -119,9 +125,7 @@ class OnnxInt8Embedder:
                 return
             from .embed_onnx import OnnxEmbedder, export_onnx
 
-            location = resolve_model(self.name)
-            if Path(location).exists():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            location = locate(self.name)
             if not (self.folder / "onnx_model.json").is_file():
                 log.info("exporting %s to ONNX int8 in %s (once)", self.name, self.folder)
                 try:

@@ -6,13 +6,12 @@ folder or hub name of a sentence-transformers ``CrossEncoder`` to turn it on.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
+from .embedder import locate
 from .search import Evidence
 
 
@@ -31,9 +30,7 @@ class Reranker:
         with self._lock:
             if self._model is not None:
                 return
-            location = str(Path(self.name).expanduser().resolve()) if Path(self.name).expanduser().exists() else self.name
-            if Path(location).exists():
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            location = locate(self.name)
             from sentence_transformers import CrossEncoder
 
             try:
