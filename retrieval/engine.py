@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections import Counter
 import re
 import threading
 import time
 import unicodedata
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from . import vector_index
 from .answer import DeclinePolicy, compose
 from .articles import list_corpus, load_articles, stage
 from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexProblem
 from .lexical import Lexical
-from . import vector_index
 from .passages import make_passages
 from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source
@@ -134,8 +134,9 @@ class Engine:
         if prev is not None and len(prev.keys):
             old = np.asarray(prev.keys)
             order = np.argsort(old, kind="stable")
-            pos = np.minimum(np.searchsorted(old[order], keys), len(old) - 1)
-            found = old[order][pos] == keys
+            sorted_old = old[order]
+            pos = np.minimum(np.searchsorted(sorted_old, keys), len(old) - 1)
+            found = sorted_old[pos] == keys
             src = order[pos[found]]
             n = len(prev.passages)
             reused = np.empty((int(found.sum()), prev.passage_vectors.shape[1]), dtype=np.float32)
@@ -187,10 +188,6 @@ class Engine:
             return False
         self.load()
         return True
-
-    @property
-    def loaded(self) -> bool:
-        return self._data is not None
 
     def sources(self) -> list[Source]:
         self._require()

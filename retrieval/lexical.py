@@ -196,9 +196,6 @@ class Lexical:
         meta = json.loads((folder / "df.json").read_text(encoding="utf-8"))
         return cls(bm25, meta["df"], int(meta["size"]), meta["vocabulary"])
 
-    def scores(self, query_tokens: list[str]) -> np.ndarray:
-        return self.search(query_tokens, 0)[0]
-
     def search(self, query_tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """BM25 of every passage, and the rows of the ``k`` best among those holding a query word.
 

@@ -182,9 +182,9 @@ class Searcher:
         ev.ranked = _distinct(ev.ranked)
         if ev.ranked:
             ev.coverage = self.coverage(tokens, self._tokens(ev.ranked[0].row)[0])
-        lex = data.lexical
-        total = sum(lex.idf(t) for t in set(tokens))
-        ev.unseen = sum(lex.idf(t) for t in set(tokens) if t not in lex.df) / total if total else 1.0
+        weights = self._idf_weights(tokens)
+        total = sum(weights.values())
+        ev.unseen = sum(v for t, v in weights.items() if t not in data.lexical.df) / total if total else 1.0
         return ev
 
 

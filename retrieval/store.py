@@ -148,15 +148,6 @@ class Store:
         path = self.root / name
         return path if name and "/" not in name and path.is_dir() else None
 
-    def read_manifest(self) -> dict | None:
-        cur = self.current()
-        if cur is None:
-            return None
-        try:
-            return json.loads((cur / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-
     def write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
         """Write a complete new version, then publish it by swapping the pointer.
