@@ -24,7 +24,7 @@ from .answer import DeclinePolicy, compose
 from .articles import list_corpus, load_articles, stage
 from .batching import MicroBatcher
 from .embedder import make_embedder
-from .errors import CorpusProblem, IndexMissing, IndexProblem
+from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
 from .lexical import Lexical
 from .passages import make_passages
 from .rerank import Reranker
@@ -171,10 +171,13 @@ class Engine:
         return _fingerprint(self.settings.corpus_dir) != data.manifest.get("fingerprint")
 
     def ensure_index(self, progress: bool = True) -> BuildReport | None:
-        """Load the index, building it first when it is missing or the corpus changed."""
+        """Load the index, building it first when it is missing, outdated or the corpus changed."""
         try:
             self.load()
         except IndexMissing:
+            return self.build(progress=progress)
+        except IndexOutdated:
+            log.info("the index was written by an older version of this program; rebuilding")
             return self.build(progress=progress)
         if self.is_stale():
             log.info("the corpus changed since the last build; rebuilding")

@@ -13,6 +13,10 @@ class IndexMismatch(IndexProblem):
     pass
 
 
+class IndexOutdated(IndexMismatch):
+    """Written by an older version of this program: safe to rebuild from the corpus."""
+
+
 class IndexCorrupt(IndexProblem):
     pass
 

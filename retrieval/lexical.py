@@ -1,4 +1,4 @@
-"""BM25 over passages (bm25s), saved beside the vectors as arrays + JSON.
+"""BM25 over passages (scores from bm25s), saved beside the vectors as arrays + JSON.
 
 One tokeniser serves indexing and querying, so stemming and stop words match.
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import mmap
 import re
 import unicodedata
 from collections import Counter
@@ -18,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+from .rows import NpyRows
 
 # question phrasing that carries no topic
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {
@@ -135,23 +136,31 @@ class Speller:
         return re.sub(r"[A-Za-z]+", swap, text)
 
 
-def advise_random(array) -> None:
-    """Tell the kernel a memory-mapped array is read at random, so a page fault does not also read ahead.
+# a question's candidates come from its rarer words' posting lists until this many postings are read;
+# the commonest words add little to the ranking and, at 1M passages, were most of the BM25 time
+POSTINGS_BUDGET = 200_000
+_ENTRY = np.dtype([("id", "<i4"), ("score", "<f4")])  # a (passage or term, BM25 term score) pair
 
-    Read-ahead is 8 MB per fault on this machine's disk: from a cold cache, a 1M-passage bot's
-    posting lists alone made it resident at several GB after 74 questions. (Once a file sits in
-    the page cache as large folios, as right after a build, a fault maps a whole folio anyway.)
-    """
-    mapped = getattr(array, "_mmap", None)  # numpy.memmap's mmap object
-    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
-        mapped.madvise(mmap.MADV_RANDOM)
+
+def _table(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    out = np.empty(len(ids), dtype=_ENTRY)
+    out["id"], out["score"] = ids, scores
+    return out
 
 
 class Lexical:
-    """BM25 scores of every passage for a query, plus term IDF for evidence checks."""
+    """BM25 over passages (scores from bm25s), plus term IDF and the vocabulary for evidence checks.
 
-    def __init__(self, bm25, df: dict[str, int], size: int, vocabulary: dict[str, int]):
-        self._bm25 = bm25
+    Two tables of the same scores: term -> passages (``postings``) to find candidates, and
+    passage -> terms (``forward``) to score given candidates exactly. On disk both are read
+    by row (``rows.NpyRows``), so only the lists a question needs are read.
+    """
+
+    def __init__(self, terms: dict[str, int], postings, postings_start: np.ndarray, forward,
+                 forward_start: np.ndarray, df: dict[str, int], size: int, vocabulary: dict[str, int]):
+        self.terms = terms
+        self.postings, self.postings_start = postings, postings_start
+        self.forward, self.forward_start = forward, forward_start
         self.df = df
         self.size = size
         self.speller = Speller(vocabulary)
@@ -159,6 +168,7 @@ class Lexical:
     @classmethod
     def build(cls, texts: list[str], progress: bool = False) -> "Lexical":
         import bm25s
+        import scipy.sparse
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         counts: Counter[str] = Counter()
@@ -171,55 +181,75 @@ class Lexical:
             ws = _split(_fold(t))
             counts.update(ws)
             tokens.append(_content_stems(ws) or ["<empty>"])
-        vocabulary = dict(counts)
         bm25 = bm25s.BM25()
         bm25.index(tokens, show_progress=False)
-        df: dict[str, int] = {}
-        for toks in tokens:
-            for t in set(toks):
-                df[t] = df.get(t, 0) + 1
-        return cls(bm25, df, len(texts), vocabulary)
+        data, indices, indptr = (np.asarray(bm25.scores[k]) for k in ("data", "indices", "indptr"))
+        size = len(tokens)
+        by_passage = scipy.sparse.csc_matrix((data, indices, indptr), shape=(size, len(indptr) - 1)).tocsr()
+        by_passage.sort_indices()
+        terms = {t: int(i) for t, i in bm25.vocab_dict.items() if i < len(indptr) - 1}  # bm25s adds "" past the end
+        df = {t: int(indptr[i + 1] - indptr[i]) for t, i in terms.items()}
+        return cls(terms, _table(indices, data), indptr.astype(np.int64),
+                   _table(by_passage.indices, by_passage.data), by_passage.indptr.astype(np.int64),
+                   df, size, dict(counts))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._bm25.save(str(folder), show_progress=False)
-        meta = {"size": self.size, "df": self.df, "vocabulary": self.speller.vocabulary}
-        (folder / "df.json").write_text(json.dumps(meta), encoding="utf-8")
+        for name in ("postings", "postings_start", "forward", "forward_start"):
+            np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
+        meta = {"size": self.size, "terms": self.terms, "df": self.df, "vocabulary": self.speller.vocabulary}
+        (folder / "terms.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "Lexical":
-        import bm25s
+        meta = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
+        starts = {k: np.load(folder / f"{k}.npy", allow_pickle=False) for k in ("postings_start", "forward_start")}
+        postings, forward = NpyRows(folder / "postings.npy"), NpyRows(folder / "forward.npy")
+        if postings.dtype != _ENTRY or forward.dtype != _ENTRY:
+            raise ValueError("unexpected BM25 table layout")
+        return cls(meta["terms"], postings, starts["postings_start"], forward, starts["forward_start"],
+                   meta["df"], int(meta["size"]), meta["vocabulary"])
 
-        bm25 = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
-        for key in ("data", "indices"):
-            advise_random(bm25.scores.get(key))
-        meta = json.loads((folder / "df.json").read_text(encoding="utf-8"))
-        return cls(bm25, meta["df"], int(meta["size"]), meta["vocabulary"])
+    def search(self, query_tokens: list[str], k: int,
+               also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best BM25 rows and the rows in ``also`` (sorted, unique), with each one's BM25.
 
-    def search(self, query_tokens: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """BM25 of every passage, and the rows of the ``k`` best among those holding a query word.
-
-        Each word's posting list is added straight into the scores: rows are unique within a
-        list, so plain indexed addition gives bm25s's sums, several times faster than its
-        ``np.add.at``; and the best rows are picked among the matched ones, not all passages
-        (at 1M passages that was ~5 ms per question).
+        Posting lists are read from the rarest word up until ``POSTINGS_BUDGET`` postings: the
+        best rows are picked by those words, then every returned row is scored on all of them.
+        A word repeated in the question counts twice, as in bm25s.
         """
-        scores = np.zeros(self.size, dtype=np.float32)
-        bm = self._bm25
-        ids = [bm.vocab_dict[t] for t in query_tokens if t in self.df and t in bm.vocab_dict]
+        also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
+        ids = sorted((self.terms[t] for t in query_tokens if t in self.terms),
+                     key=lambda i: self.postings_start[i + 1] - self.postings_start[i])
         if not ids or self.size == 0:
-            return scores, np.zeros(0, dtype=np.int64)
-        if getattr(bm, "nonoccurrence_array", None) is not None:  # BM25L/BM25+: a constant for every passage
-            scores = np.asarray(bm.get_scores(ids), dtype=np.float32)
-            return scores, (np.argpartition(-scores, k - 1)[:k] if 0 < k < self.size else np.arange(self.size))
-        data, indices, indptr = bm.scores["data"], bm.scores["indices"], bm.scores["indptr"]
-        for i in ids:
-            a, b = int(indptr[i]), int(indptr[i + 1])
-            scores[indices[a:b]] += data[a:b]
-        rows = np.flatnonzero(scores)  # Lucene BM25 is positive wherever a query word occurs
-        if 0 < k < len(rows):
-            rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
-        return scores, rows
+            rows = np.unique(also)
+            return rows, np.zeros(len(rows), dtype=np.float32)
+        scores = np.zeros(self.size, dtype=np.float32)
+        read, complete = 0, True
+        for n, i in enumerate(ids):
+            a, b = int(self.postings_start[i]), int(self.postings_start[i + 1])
+            if n and read + (b - a) > POSTINGS_BUDGET:
+                complete = False
+                break
+            read += b - a
+            entries = self.postings[a:b]
+            scores[entries["id"]] += entries["score"]  # passages are unique within a list
+        matched = np.flatnonzero(scores)  # Lucene BM25 is positive wherever a query word occurs
+        if 0 < k < len(matched):
+            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
+        rows = np.union1d(matched, also)
+        return rows, (scores[rows] if complete else self.score(ids, rows))
+
+    def score(self, ids: list[int], rows: np.ndarray) -> np.ndarray:
+        """Exact BM25 of ``rows`` for the query's term ids (repeats count), from the passage -> terms table."""
+        parts = [self.forward[int(self.forward_start[r]):int(self.forward_start[r + 1])] for r in rows]
+        if not parts:
+            return np.zeros(0, dtype=np.float32)
+        entries = np.concatenate(parts)
+        owner = np.repeat(np.arange(len(rows)), [len(p) for p in parts])
+        wanted = np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(self.terms))
+        return np.bincount(owner, weights=wanted[entries["id"]] * entries["score"],
+                           minlength=len(rows)).astype(np.float32)
 
     def idf(self, token: str) -> float:
         """Rarity of a term; unseen terms count as the rarest possible."""

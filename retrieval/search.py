@@ -61,7 +61,8 @@ class Weights:
     shape: float = 0.03           # best sentence has the asked-for shape (date, number, outlet...)
     sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
     sentence_shape: float = 0.10    # highlight: the sentence has the asked-for shape
-    candidates: int = 30
+    candidates: int = 30          # from the vector index and from BM25 each
+    scored: int = 12              # of those, how many are read in full (sentences, shape) and ranked
 
 
 @dataclass
@@ -139,7 +140,8 @@ class Searcher:
             self._token_cache[row] = got
         return got
 
-    def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[list[int], np.ndarray]:
+    def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows from the vector index and from BM25 (sorted), with each row's BM25 score."""
         import faiss
 
         data, k = self.data, min(len(self.data.passages), self.w.candidates)
@@ -147,12 +149,11 @@ class Searcher:
         # machine is busy); the setting is per calling thread, so builds elsewhere keep every core
         faiss.omp_set_num_threads(1)
         _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
-        bm25, lexical_rows = data.lexical.search(tokens, k)
-        rows = {int(r) for r in dense_rows[0] if r >= 0}
-        rows.update(int(r) for r in lexical_rows)
-        return sorted(rows), bm25
+        return data.lexical.search(tokens, k, also=dense_rows[0][dense_rows[0] >= 0])
 
     def search(self, question: str, qvec: np.ndarray) -> Evidence:
+        """Evidence for a question: candidates scored on vectors and BM25 first, then the best
+        ``Weights.scored`` read in full (sentences, answer shape) and ranked."""
         data, w = self.data, self.w
         tokens = tokenize(question)
         ev = Evidence(question=question, tokens=tokens, kind=question_type(question))
@@ -160,23 +161,25 @@ class Searcher:
             return ev
         rows, bm25 = self._candidates(tokens, qvec)
         pdense = np.asarray(data.passage_vectors[rows], dtype=np.float32) @ qvec
-        top_bm25 = float(bm25[rows].max())
-        for i, row in enumerate(rows):
+        first = self._first_sentence
+        sdense = [np.asarray(data.sentence_vectors[first[r]:first[r + 1]], dtype=np.float32) @ qvec for r in rows]
+        smax = np.array([float(x.max()) if len(x) else 0.0 for x in sdense], dtype=np.float32)
+        if w.bm25_half > 0:
+            bnorm = bm25 / (bm25 + w.bm25_half)
+        else:
+            top = float(bm25.max()) if len(bm25) else 0.0
+            bnorm = bm25 / top if top > 0 else np.zeros_like(bm25)
+        base = w.passage * pdense + w.sentence * smax + w.bm25 * bnorm
+        for i in np.argsort(-base, kind="stable")[: w.scored]:
+            row = int(rows[i])
             p = data.passages[row]
-            sdense = np.asarray(data.sentence_vectors[self._first_sentence[row]:self._first_sentence[row + 1]],
-                                dtype=np.float32) @ qvec
             shapes = [has_shape(s.text, ev.kind, p.outlet) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
-            sscore = [float(sdense[j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
+            sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
                       + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
-            if w.bm25_half > 0:
-                bnorm = float(bm25[row]) / (float(bm25[row]) + w.bm25_half)
-            else:
-                bnorm = float(bm25[row]) / top_bm25 if top_bm25 > 0 else 0.0
-            score = (w.passage * float(pdense[i]) + w.sentence * float(sdense.max()) + w.bm25 * bnorm
-                     + (w.shape if any(shapes) else 0.0))
-            ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sdense.max()), float(bm25[row]),
+            score = float(base[i]) + (w.shape if any(shapes) else 0.0)
+            ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(smax[i]), float(bm25[i]),
                                     best, sscore[best]))
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)

@@ -26,7 +26,7 @@ def _load_dotenv(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def _int(env: dict, name: str, default: int, low: int = 0) -> int:
+def _int(env: dict, name: str, default: int, low: int = 0, high: int | None = None) -> int:
     raw = env.get(name, "").strip()
     if not raw:
         return default
@@ -36,6 +36,8 @@ def _int(env: dict, name: str, default: int, low: int = 0) -> int:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
     if value < low:
         raise SettingsError(f"{name} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise SettingsError(f"{name} must be at most {high}, got {value}")
     return value
 
 
@@ -94,7 +96,7 @@ class Settings:
             index_dir=_path(env, "BOT_INDEX_DIR", cls.index_dir),
             model=env.get("BOT_EMBED_MODEL", "").strip() or DEFAULT_MODEL,
             reranker=env.get("BOT_RERANKER_MODEL", "").strip(),
-            top_k=_int(env, "BOT_TOP_K", 3, low=1),
+            top_k=_int(env, "BOT_TOP_K", 3, low=1, high=10),  # the search ranks 12 in full
             max_question_chars=_int(env, "BOT_MAX_QUESTION_CHARS", 1000, low=10),
             batch_size=_int(env, "BOT_BATCH_SIZE", 32, low=1),
             log_level=env.get("BOT_LOG_LEVEL", "INFO").strip().upper() or "INFO",

@@ -12,12 +12,13 @@ Layout of the index folder::
         sentences.npy    sentence vectors, float16, in passage order
         sentence_start.npy  first sentence row of each passage (n + 1 entries)
         keys.npy         content hash of every embedded text (passages, then sentences)
-        lexical/         BM25 state (bm25s arrays + JSON)
+        lexical/         BM25: postings and passage -> terms tables, terms.json
 
 A build is written into a fresh version folder and only then published by
 replacing ``CURRENT``; a build killed at any moment leaves the old pointer,
-so the previous index stays in place and answering. Large arrays are memory
-mapped, so a big index costs address space rather than resident memory.
+so the previous index stays in place and answering. Large arrays stay on disk
+and a question reads the rows it needs (``rows.NpyRows``), so a big index costs
+disk rather than resident memory.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import secrets
 import shutil
@@ -37,12 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from . import vector_index
-from .errors import IndexCorrupt, IndexMismatch, IndexMissing
-from .lexical import Lexical, advise_random
+from .errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
+from .lexical import Lexical
+from .rows import NpyRows
 from .schema import Passage, Source
 from .vector_index import IndexSpec
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: BM25 as postings + passage -> terms tables (lexical.py)
 POINTER = "CURRENT"
 LOCK = ".lock"
 VERIFY_UP_TO = 256 * 1024 * 1024  # files up to this size are checksummed at every load
@@ -53,10 +54,7 @@ class PassageTable:
     """Passages read from the JSONL file on demand; a small cache keeps hot rows parsed."""
 
     def __init__(self, path: Path, offsets: np.ndarray, cache_size: int = 4096):
-        self._file = open(path, "rb")
-        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) if offsets[-1] else b""
-        if offsets[-1] and hasattr(mmap, "MADV_RANDOM"):
-            self._map.madvise(mmap.MADV_RANDOM)
+        self._fd = os.open(path, os.O_RDONLY)  # rows are read with pread: nothing stays mapped (see rows.py)
         self._offsets = offsets
         self._cache: dict[int, Passage] = {}
         self._cache_size = cache_size
@@ -71,7 +69,8 @@ class PassageTable:
             return got
         if not 0 <= row < len(self):
             raise IndexError(row)
-        raw = self._map[int(self._offsets[row]):int(self._offsets[row + 1])]
+        start, end = int(self._offsets[row]), int(self._offsets[row + 1])
+        raw = os.pread(self._fd, end - start, start)
         passage = Passage.from_dict(json.loads(raw))
         with self._lock:
             if len(self._cache) >= self._cache_size:
@@ -82,6 +81,11 @@ class PassageTable:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def __del__(self):
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
+
 
 @dataclass
 class IndexData:
@@ -91,10 +95,10 @@ class IndexData:
     manifest: dict
     passages: PassageTable
     vectors: "faiss.Index"  # noqa: F821
-    passage_vectors: np.ndarray   # exact, memory mapped
-    sentence_vectors: np.ndarray  # float16, memory mapped
+    passage_vectors: NpyRows   # exact, read by row
+    sentence_vectors: NpyRows  # float16, read by row
     sentence_start: np.ndarray
-    keys: np.ndarray
+    keys: NpyRows
     lexical: Lexical
     sources: list[Source]
 
@@ -234,7 +238,8 @@ class Store:
             raise IndexCorrupt(f"the index manifest in {cur} is unreadable ({exc}); {REBUILD_HINT}") from None
         version = manifest.get("format_version")
         if version != FORMAT_VERSION:
-            raise IndexMismatch(
+            older = isinstance(version, int) and version < FORMAT_VERSION
+            raise (IndexOutdated if older else IndexMismatch)(
                 f"the index in {cur} has format version {version}, this program reads {FORMAT_VERSION}; {REBUILD_HINT}"
             )
         if manifest.get("model") != model:
@@ -253,14 +258,12 @@ class Store:
             vectors = faiss.read_index(str(cur / "passages.faiss"))
             spec = IndexSpec.from_dict(manifest.get("index", {}))
             vector_index.tune(vectors, spec)
-            passage_vectors = np.load(cur / "passages.npy", mmap_mode="r", allow_pickle=False)
+            passage_vectors = NpyRows(cur / "passages.npy")
             offsets = np.load(cur / "passages.offsets.npy", allow_pickle=False)
             passages = PassageTable(cur / "passages.jsonl", offsets)
-            sentence_vectors = np.load(cur / "sentences.npy", mmap_mode="r", allow_pickle=False)
+            sentence_vectors = NpyRows(cur / "sentences.npy")
             sentence_start = np.load(cur / "sentence_start.npy", allow_pickle=False)
-            keys = np.load(cur / "keys.npy", mmap_mode="r", allow_pickle=False)
-            for array in (passage_vectors, sentence_vectors):
-                advise_random(array)  # rows are read at random: no read-ahead
+            keys = NpyRows(cur / "keys.npy")
             lexical = Lexical.load(cur / "lexical")
         except Exception as exc:  # noqa: BLE001 - faiss/numpy/json raise many kinds
             raise IndexCorrupt(f"the index in {cur} is damaged ({type(exc).__name__}); {REBUILD_HINT}") from None

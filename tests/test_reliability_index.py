@@ -24,7 +24,7 @@ from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
 from retrieval.schema import Passage
 from retrieval.settings import PROJECT_ROOT
-from retrieval.store import LOCK, POINTER, checksum
+from retrieval.store import FORMAT_VERSION, LOCK, POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
 QUESTION = "when were diplomatic relations established?"
@@ -260,6 +260,16 @@ def test_manifest_of_another_format_version_is_refused(index_copy, embedder):
         Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
 
 
+def test_an_index_of_an_older_format_is_rebuilt_by_ensure_index(index_copy, embedder):
+    rewrite_manifest(index_copy, format_version=FORMAT_VERSION - 1)
+    old = current(index_copy)
+    engine = Engine(make_settings(SEEDS, index_copy), embedder=embedder)
+    report = engine.ensure_index(progress=False)
+    assert report is not None and report.passages > 0
+    assert current(index_copy) != old and not old.exists()
+    assert "1992" in engine.answer(QUESTION).answer_sentence
+
+
 def test_vectors_of_another_build_are_refused_as_a_count_mismatch(index_copy, embedder, tmp_path, four_articles):
     other = four_articles
     for rel in ("passages.faiss", "sentences.npy"):
@@ -286,7 +296,7 @@ def test_ask_on_a_damaged_or_foreign_index_exits_2_with_one_line(index_copy, tmp
         "truncated sentences": damage_file("sentences.npy"),
         "truncated manifest": damage_file("manifest.json"),
         "other model": lambda index: rewrite_manifest(index, model="some/other-model"),
-        "other format": lambda index: rewrite_manifest(index, format_version=0),
+        "newer format": lambda index: rewrite_manifest(index, format_version=999),
     }
     running = {}
     for name, damage in cases.items():
