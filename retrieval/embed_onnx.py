@@ -424,6 +424,11 @@ class OnnxEmbedder:
                 self._session = session
         return self._session, self._tokenizer
 
+    def words(self) -> frozenset[str]:
+        """Whole alphabetic words of the tokenizer's vocabulary (no sub-word pieces or special tokens)."""
+        _, tokenizer = self._load()
+        return frozenset(w.lower() for w in tokenizer.get_vocab() if w.isalpha())
+
     def warm_up(self) -> "OnnxEmbedder":
         """Load everything and run one tiny batch, so the first real question pays no start-up cost."""
         self.encode(["warm up"])

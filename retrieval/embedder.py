@@ -86,6 +86,11 @@ class Embedder:
         self.warm_up()
         return int(self._model.get_embedding_dimension())
 
+    def words(self) -> frozenset[str]:
+        """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
+        self.warm_up()
+        return frozenset(w.lower() for w in self._model.tokenizer.get_vocab() if w.isalpha())
+
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()
         if not texts:
@@ -143,6 +148,11 @@ class OnnxInt8Embedder:
     def dim(self) -> int:
         self.warm_up()
         return self._inner.dim
+
+    def words(self) -> frozenset[str]:
+        """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
+        self.warm_up()
+        return self._inner.words()
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.warm_up()

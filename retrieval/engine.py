@@ -78,6 +78,7 @@ class Engine:
         self._queries = MicroBatcher(self.embedder.encode)
         self._data: IndexData | None = None
         self._searcher: Searcher | None = None
+        self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
 
     # -- building -----------------------------------------------------------------------------
@@ -159,9 +160,22 @@ class Engine:
     def load(self) -> None:
         """Load the live index; raises ``IndexProblem`` with what to run."""
         data = self.store.load(self.settings.model)
+        data.lexical.speller.known = self._known_words()
         searcher = Searcher(data, self.weights)
         with self._lock:
             self._data, self._searcher = data, searcher
+
+    def _known_words(self) -> frozenset[str]:
+        """Real words for the speller to leave alone: the embedder's vocabulary, read once.
+
+        Without it the speller "corrected" everyday words the articles happen to lack into
+        different words they use ("thank" -> "than", "keep" -> "keen", "were" -> "week").
+        An embedder without a vocabulary (a test double) leaves the speller as it was.
+        """
+        if self._words is None:
+            words = getattr(self.embedder, "words", None)
+            self._words = words() if callable(words) else frozenset()
+        return self._words
 
     def is_stale(self) -> bool:
         """True when corpus files were added, removed or changed since the live build."""

@@ -93,11 +93,15 @@ class Speller:
     """Maps a question word the articles never use to a close one they do (one edit away).
 
     Typos ("redy", "wich") and British/American spellings ("neighbours") would
-    otherwise match nothing, lexically or in the embedding.
+    otherwise match nothing, lexically or in the embedding. ``known`` lists real
+    words (the embedding model's vocabulary, set by the engine): one of those is
+    only ever replaced by an inflection of itself, because a real word the
+    articles lack is no typo ("keep" is not "keen", "thank" not "than").
     """
 
-    def __init__(self, vocabulary: dict[str, int]):
+    def __init__(self, vocabulary: dict[str, int], known: frozenset[str] = frozenset()):
         self.vocabulary = vocabulary
+        self.known = known
         self._index: dict[str, list[str]] | None = None
 
     def _lookup(self) -> dict[str, list[str]]:
@@ -124,7 +128,10 @@ class Speller:
         candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and c[0] == word[0]}
         if not candidates:
             return word
-        return max(sorted(candidates), key=lambda c: self.vocabulary[c])
+        best = max(sorted(candidates), key=lambda c: self.vocabulary[c])
+        if word in self.known and _stem(best) != _stem(word):
+            return word
+        return best
 
     def fix(self, text: str) -> str:
         """``text`` with unknown words replaced by their correction (case folded)."""

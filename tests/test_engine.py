@@ -10,6 +10,7 @@ import pytest
 
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
+from retrieval.lexical import Speller
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -25,6 +26,18 @@ def test_first_answer_to_diplomatic_relations_question_states_1992_with_citation
     assert top.passage.outlet == "Seetao" and top.passage.date == "2022-01-03"
     assert len(answer.passages) == 3
     assert len({(h.passage.file, h.sentence) for h in answer.passages}) == 3
+
+
+def test_speller_fixes_typos_but_not_real_words_the_articles_lack():
+    speller = Speller({"ready": 5, "keen": 3, "than": 9, "areas": 2}, known=frozenset({"keep", "thank", "area"}))
+    assert speller.correct("redy") == "ready"
+    assert speller.correct("keep") == "keep" and speller.correct("thank") == "thank"
+    assert speller.correct("area") == "areas"  # an inflection of itself is still fine
+
+
+def test_engine_speller_knows_the_model_vocabulary(engine):
+    assert engine.evidence("will Kazakhstan keep being a friend, redy to help?").question == \
+        "will Kazakhstan keep being a friend, ready to help?"
 
 
 def test_off_topic_question_is_declined_with_a_reason(engine):
