@@ -33,10 +33,15 @@ class MicroBatcher:
 
     def encode_one(self, text: str) -> np.ndarray:
         """The vector of ``text``; blocks until its batch is encoded."""
-        future: Future = Future()
-        self._queue.put((text, future))
+        return self.encode_many([text])[0]
+
+    def encode_many(self, texts: list[str]) -> list[np.ndarray]:
+        """The vectors of ``texts``, queued together so they usually share one model call."""
+        futures: list[Future] = [Future() for _ in texts]
+        for text, future in zip(texts, futures):
+            self._queue.put((text, future))
         self._ensure_worker()
-        return future.result()
+        return [f.result() for f in futures]
 
     def _ensure_worker(self) -> None:
         if self._worker is not None:

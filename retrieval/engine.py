@@ -29,7 +29,7 @@ from .lexical import Lexical
 from .passages import make_passages
 from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source
-from .search import Evidence, Searcher, Weights
+from .search import Evidence, Searcher, Weights, question_core
 from .settings import DEFAULT_MODEL, Settings
 from .store import IndexData, Store
 
@@ -255,10 +255,11 @@ class Engine:
         """Ranked passages for a cleaned question (search, then the optional reranker)."""
         data, searcher = self._require()
         text = searcher.normalise(text)
-        qvec = self._queries.encode_one(text)
-        if qvec.shape[0] != data.manifest.get("dim"):
+        core = question_core(text)
+        vecs = self._queries.encode_many([text, core] if core != text else [text])
+        if vecs[0].shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")
-        evidence = searcher.search(text, qvec)
+        evidence = searcher.search(text, vecs[0], vecs[1] if len(vecs) > 1 else None)
         if self.reranker is not None:
             evidence = self.reranker.rerank(evidence)
         return evidence

@@ -33,6 +33,29 @@ _SHAPES = {
 }
 
 
+# a leading wh-phrase and auxiliary ("In what year did", "Which", "How many were") give the question's
+# form, not its topic; MiniLM weighs them as much as topic words, so the rest is embedded as well
+_PREPOSITION = r"in|on|for|at|by|from|to|with|under|after|since|during|of|about|into|through|over"
+_AUXILIARY = r"did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|shall|might|may|must"
+_WH_LEAD = re.compile(
+    rf"^\s*(?:(?:{_PREPOSITION})\s+)?(?:what|which|who|whom|whose|when|where|why|how)"
+    rf"(?:\s+(?:many|much|long|often|far|old|kind of|sort of|type of))?\b\s*(?:(?:{_AUXILIARY})\b\s*)?", re.I)
+_AUX_LEAD = re.compile(rf"^\s*(?:{_AUXILIARY})\b\s*", re.I)
+
+
+def question_core(question: str) -> str:
+    """The question without its leading wh-phrase, auxiliary and question mark.
+
+    >>> question_core("When did the bank open its branch?")
+    'the bank open its branch'
+    """
+    core = _WH_LEAD.sub("", question, count=1)
+    if core == question:
+        core = _AUX_LEAD.sub("", question, count=1)
+    core = " ".join(re.sub(r"\?+\s*$", "", core).split())
+    return core or question
+
+
 def question_type(question: str) -> str:
     q = fold(question)
     for kind, pattern in _TYPE_PATTERNS.items():
@@ -94,6 +117,7 @@ class Searcher:
 
     >>> text = searcher.normalise("wich year?")   # spelling folded to the corpus
     >>> evidence = searcher.search(text, embedder.encode([text])[0])
+    >>> evidence = searcher.search(text, *embedder.encode([text, question_core(text)]))  # also the core
     """
 
     def __init__(self, data: IndexData, weights: Weights = Weights()):
@@ -151,18 +175,25 @@ class Searcher:
         _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
         return data.lexical.search(tokens, k, also=dense_rows[0][dense_rows[0] >= 0])
 
-    def search(self, question: str, qvec: np.ndarray) -> Evidence:
-        """Evidence for a question: candidates scored on vectors and BM25 first, then the best
-        ``Weights.scored`` read in full (sentences, answer shape) and ranked."""
+    def search(self, question: str, qvec: np.ndarray, core_vec: np.ndarray | None = None) -> Evidence:
+        """Rank passages for ``question`` (vector ``qvec``): candidates are scored on vectors and
+        BM25 first, then the best ``Weights.scored`` read in full (sentences, answer shape).
+
+        With ``core_vec``, the vector of ``question_core(question)``, a passage or sentence counts
+        as close as the nearer of the two; the decline's similarity still uses the question as asked
+        (its threshold was calibrated on that).
+        """
         data, w = self.data, self.w
         tokens = tokenize(question)
         ev = Evidence(question=question, tokens=tokens, kind=question_type(question))
         if len(data.passages) == 0:
             return ev
         rows, bm25 = self._candidates(tokens, qvec)
-        pdense = np.asarray(data.passage_vectors[rows], dtype=np.float32) @ qvec
+        queries = np.stack([qvec] if core_vec is None else [qvec, core_vec]).astype(np.float32).T
+        pdense = (np.asarray(data.passage_vectors[rows], dtype=np.float32) @ queries).max(axis=1)
         first = self._first_sentence
-        sdense = [np.asarray(data.sentence_vectors[first[r]:first[r + 1]], dtype=np.float32) @ qvec for r in rows]
+        sims = [np.asarray(data.sentence_vectors[first[r]:first[r + 1]], dtype=np.float32) @ queries for r in rows]
+        sdense = [x.max(axis=1) for x in sims]
         smax = np.array([float(x.max()) if len(x) else 0.0 for x in sdense], dtype=np.float32)
         if w.bm25_half > 0:
             bnorm = bm25 / (bm25 + w.bm25_half)
@@ -179,7 +210,7 @@ class Searcher:
                       + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
             score = float(base[i]) + (w.shape if any(shapes) else 0.0)
-            ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(smax[i]), float(bm25[i]),
+            ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sims[i][:, 0].max()), float(bm25[i]),
                                     best, sscore[best]))
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)

@@ -11,6 +11,7 @@ import pytest
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from retrieval.lexical import Speller
+from retrieval.search import question_core
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -33,6 +34,17 @@ def test_speller_fixes_typos_but_not_real_words_the_articles_lack():
     assert speller.correct("redy") == "ready"
     assert speller.correct("keep") == "keep" and speller.correct("thank") == "thank"
     assert speller.correct("area") == "areas"  # an inflection of itself is still fine
+
+
+@pytest.mark.parametrize("question, core", [
+    ("When did the bank open its branch?", "the bank open its branch"),
+    ("In which city was the summit held?", "city was the summit held"),
+    ("How many people attended?", "people attended"),
+    ("Was China among the first?", "China among the first"),
+    ("Ties have moved beyond what, according to Xi?", "Ties have moved beyond what, according to Xi"),
+])
+def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core):
+    assert question_core(question) == core
 
 
 def test_engine_speller_knows_the_model_vocabulary(engine):
