@@ -256,7 +256,9 @@ class Engine:
         data, searcher = self._require()
         text = searcher.normalise(text)
         core = question_core(text)
-        vecs = self._queries.encode_many([text, core] if core != text else [text])
+        # one encode each: the int8 model quantises activations per call, so a vector shifts a little
+        # with the texts it is batched with; encoded apart, a lone question always gets the same answer
+        vecs = [self._queries.encode_one(t) for t in ([text, core] if core != text else [text])]
         if vecs[0].shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")
         evidence = searcher.search(text, vecs[0], vecs[1] if len(vecs) > 1 else None)
