@@ -89,6 +89,27 @@ def _deletes(word: str) -> set[str]:
     return {word[:i] + word[i + 1:] for i in range(len(word))}
 
 
+def edit_rank(typo: str, candidate: str) -> int:
+    """How likely ``candidate`` is the word meant by ``typo``, by the kind of edit between them (lower first).
+
+    A dropped letter or two swapped neighbours are the commonest slips; a letter struck for
+    another is rarer. Frequency alone chose "with" for "wich" (one letter changed) over
+    "which" (one letter left out), and the question lost its "which ..." form.
+
+    >>> edit_rank("wich", "which"), edit_rank("wich", "with")
+    (0, 2)
+    """
+    if len(candidate) == len(typo) + 1:
+        return 0                      # the typist left a letter out
+    if len(candidate) == len(typo):
+        diff = [i for i, (a, b) in enumerate(zip(typo, candidate)) if a != b]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and typo[diff[0]] == candidate[diff[1]] \
+                and typo[diff[1]] == candidate[diff[0]]:
+            return 0                  # two neighbours swapped
+        return 2 if len(diff) == 1 else 3  # one letter struck for another; else a letter moved further
+    return 1                          # an extra letter typed
+
+
 class Speller:
     """Maps a question word the articles never use to a close one they do (one edit away).
 
@@ -128,7 +149,8 @@ class Speller:
         candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and c[0] == word[0]}
         if not candidates:
             return word
-        best = max(sorted(candidates), key=lambda c: self.vocabulary[c])
+        # the likelier kind of slip first; among those, the word the articles use most
+        best = min(sorted(candidates), key=lambda c: (edit_rank(word, c), -self.vocabulary[c]))
         if word in self.known and _stem(best) != _stem(word):
             return word
         return best

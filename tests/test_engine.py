@@ -36,6 +36,13 @@ def test_speller_fixes_typos_but_not_real_words_the_articles_lack():
     assert speller.correct("area") == "areas"  # an inflection of itself is still fine
 
 
+def test_speller_prefers_a_dropped_or_swapped_letter_to_a_struck_one():
+    speller = Speller({"with": 90, "which": 20, "their": 5, "there": 50, "house": 5, "hours": 30})
+    assert speller.correct("wich") == "which"   # a letter left out, though "with" is commoner
+    assert speller.correct("thier") == "their"  # two letters swapped, though "there" is commoner
+    assert speller.correct("hous") == "hours"   # the same kind of edit: the commoner word
+
+
 @pytest.mark.parametrize("question, core", [
     ("When did the bank open its branch?", "the bank open its branch"),
     ("In which city was the summit held?", "city was the summit held"),
