@@ -626,7 +626,7 @@ def scale_1m(table: Table, args, results: dict, bank: SentenceBank, pool: np.nda
                                "real_recall_rescored": rescored_real}
     spec = data.manifest.get("index", {})
     recall = min(rescored, rescored_real)
-    table.add(f"one answer at 1M passages ({spec.get('kind')}, nlist {spec.get('nlist')}, nprobe {spec.get('nprobe')})"
+    table.add(f"one answer at 1M passages ({spec.get('kind')}, nlist {spec.get('nlist')}, nprobe {spec.get('nprobe')}, refine {spec.get('refine')})"
               f"; recall@10 of the vector search vs exact",
               f"{med:.1f} ms (p90 {pct(ms, 90):.1f}); recall@10 {rescored:.3f} at 1M, {rescored_real:.3f} on "
               f"{len(pool):,} real embeddings", "≤ 25 ms; recall ≥ 0.95", med <= 25 and recall >= 0.95)
