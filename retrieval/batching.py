@@ -33,15 +33,10 @@ class MicroBatcher:
 
     def encode_one(self, text: str) -> np.ndarray:
         """The vector of ``text``; blocks until its batch is encoded."""
-        return self.encode_many([text])[0]
-
-    def encode_many(self, texts: list[str]) -> list[np.ndarray]:
-        """The vectors of ``texts``, queued together so they usually share one model call."""
-        futures: list[Future] = [Future() for _ in texts]
-        for text, future in zip(texts, futures):
-            self._queue.put((text, future))
+        future: Future = Future()
+        self._queue.put((text, future))
         self._ensure_worker()
-        return [f.result() for f in futures]
+        return future.result()
 
     def _ensure_worker(self) -> None:
         if self._worker is not None:
