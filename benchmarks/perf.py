@@ -504,7 +504,7 @@ def scale_100k(table: Table, args, results: dict, bank: SentenceBank, pool: np.n
 def write_1m(folder: Path, s: Settings, bank: SentenceBank, embedder: PoolEmbedder, target: int) -> dict:
     """Passages, vectors, BM25 and the approximate index written through ``Store.write``.
 
-    ``Engine.build`` would hold every sentence vector as float32 twice (6M x 384 x 4 B = 9 GB each),
+    ``Engine.build`` would hold every sentence vector as float32 twice (4.7M x 384 x 4 B = 7 GB each),
     which does not fit beside other jobs on this machine; this writes the same files from
     generated passages, with sentence vectors streamed into a float16 memory map.
     """
