@@ -114,7 +114,7 @@ class Engine:
             "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
             "sources": [s.to_dict() for s in sources],
         }
-        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts, progress), manifest, keys, spec)
+        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts, progress), manifest, keys, spec, progress)
         self.load()
         return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),
                            time.perf_counter() - started, embedded=embedded, reused=reused)

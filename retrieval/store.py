@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from . import vector_index
+from .articles import stage
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
 from .lexical import Lexical
 from .rows import NpyRows
@@ -153,7 +154,7 @@ class Store:
         return path if name and "/" not in name and path.is_dir() else None
 
     def write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-              lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
+              lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec, progress: bool = False) -> Path:
         """Write a complete new version, then publish it by swapping the pointer.
 
         Concurrent writers take turns (a lock file), so one's clean-up never
@@ -163,23 +164,23 @@ class Store:
         with open(self.root / LOCK, "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return self._write(passages, vectors, sentence_vectors, lexical, manifest, keys, spec)
+                return self._write(passages, vectors, sentence_vectors, lexical, manifest, keys, spec, progress)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec) -> Path:
+               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec, progress: bool) -> Path:
         import faiss
 
         name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         tmp = self.root / f".building-{name}"
         tmp.mkdir()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        faiss.write_index(vector_index.build(vectors, spec), str(tmp / "passages.faiss"))
+        faiss.write_index(vector_index.build(vectors, spec, progress=progress), str(tmp / "passages.faiss"))
         np.save(tmp / "passages.npy", vectors)
         offsets = [0]
         with open(tmp / "passages.jsonl", "wb") as fh:
-            for p in passages:
+            for p in stage(passages, "writing passages", progress, "passage"):
                 line = (json.dumps(p.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
                 fh.write(line)
                 offsets.append(offsets[-1] + len(line))

@@ -54,8 +54,9 @@ def choose(kind: str, n: int, approximate_from: int = 50_000) -> IndexSpec:
     return IndexSpec("flat")
 
 
-def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0):
-    """A FAISS index holding ``vectors`` (row i = passage i) as ``spec`` says."""
+def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = False):
+    """A FAISS index holding ``vectors`` (row i = passage i) as ``spec`` says; ``progress`` shows a bar
+    (rate, ETA) over the vectors added when that lasts over a second."""
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -75,8 +76,17 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0):
         index.train(sample)
     else:
         raise ValueError(f"unknown index kind {spec.kind!r}")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(vectors), desc=f"{spec.kind} index", unit="vector", delay=1.0)
     for start in range(0, len(vectors), 65536):
         index.add(vectors[start:start + 65536])
+        if bar is not None:
+            bar.update(len(vectors[start:start + 65536]))
+    if bar is not None:
+        bar.close()
     return index
 
 
