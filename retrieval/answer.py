@@ -64,8 +64,10 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
         return "the index holds no passages"
     top = ev.ranked[0]
     sentence = top.passage.sentences[top.sentence_index].text
-    if policy.shape_check and ev.kind in ("date", "number") and not has_shape(sentence, ev.kind):
-        return f"the question asks for a {ev.kind} and the best passage states none"
+    # a "what year" answer may still be "30 years ago": any date will do for not declining
+    kind = "date" if ev.kind == "year" else ev.kind
+    if policy.shape_check and kind in ("date", "number") and not has_shape(sentence, kind):
+        return f"the question asks for a {kind} and the best passage states none"
     score = confidence(ev, policy)
     if score < policy.threshold:
         return (f"weak evidence (confidence {score:.2f} < {policy.threshold}: similarity {top.sentence_dense:.2f}, "

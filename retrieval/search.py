@@ -19,6 +19,7 @@ from .store import IndexData
 
 # what a question asks for, by its wording; used to prefer sentences of that shape
 _TYPE_PATTERNS = {
+    "year": re.compile(r"\b(what|which) year\b"),
     "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what year|which year|what date|which date|what day|which day|what month|which month|how long ago|since when)\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
     "outlet": re.compile(r"\b(which|what) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
@@ -27,6 +28,7 @@ _TYPE_PATTERNS = {
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _SHAPES = {
+    "year": re.compile(r"\b(1[89]|20)\d\d\b"),
     "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
     "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),

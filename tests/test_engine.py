@@ -11,7 +11,7 @@ import pytest
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from retrieval.lexical import Speller
-from retrieval.search import question_core
+from retrieval.search import has_shape, question_core, question_type
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -52,6 +52,25 @@ def test_speller_prefers_a_dropped_or_swapped_letter_to_a_struck_one():
 ])
 def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core):
     assert question_core(question) == core
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("In what year did Beijing and Astana open diplomatic ties?", "year"),
+    ("which year was the treaty signed", "year"),
+    ("When did the talks take place?", "date"),
+    ("how many students study in China?", "number"),
+    ("which news agency carried the story?", "outlet"),
+    ("who is the ambassador?", "person"),
+    ("what is the belt and road?", ""),
+])
+def test_question_type_names_the_answer_shape(question, kind):
+    assert question_type(question) == kind
+
+
+def test_a_year_question_wants_a_calendar_year_not_any_date():
+    assert has_shape("Since the establishment of diplomatic relations in 1992, ties grew", "year")
+    assert not has_shape("Since the establishment of diplomatic relations 30 years ago", "year")
+    assert has_shape("Since the establishment of diplomatic relations 30 years ago", "date")
 
 
 def test_engine_speller_knows_the_model_vocabulary(engine):
