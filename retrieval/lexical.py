@@ -186,11 +186,12 @@ class Lexical:
     """
 
     def __init__(self, terms: dict[str, int], postings, postings_start: np.ndarray, forward,
-                 forward_start: np.ndarray, df: dict[str, int], size: int, vocabulary: dict[str, int]):
+                 forward_start: np.ndarray, size: int, vocabulary: dict[str, int]):
         self.terms = terms
         self.postings, self.postings_start = postings, postings_start
         self.forward, self.forward_start = forward, forward_start
-        self.df = df
+        counts = np.diff(postings_start)
+        self.df = {t: int(counts[i]) for t, i in terms.items()}  # passages holding each term
         self.size = size
         self.speller = Speller(vocabulary)
 
@@ -217,16 +218,15 @@ class Lexical:
         by_passage = scipy.sparse.csc_matrix((data, indices, indptr), shape=(size, len(indptr) - 1)).tocsr()
         by_passage.sort_indices()
         terms = {t: int(i) for t, i in bm25.vocab_dict.items() if i < len(indptr) - 1}  # bm25s adds "" past the end
-        df = {t: int(indptr[i + 1] - indptr[i]) for t, i in terms.items()}
         return cls(terms, _table(indices, data), indptr.astype(np.int64),
                    _table(by_passage.indices, by_passage.data), by_passage.indptr.astype(np.int64),
-                   df, size, dict(counts))
+                   size, dict(counts))
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         for name in ("postings", "postings_start", "forward", "forward_start"):
             np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
-        meta = {"size": self.size, "terms": self.terms, "df": self.df, "vocabulary": self.speller.vocabulary}
+        meta = {"size": self.size, "terms": self.terms, "vocabulary": self.speller.vocabulary}
         (folder / "terms.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
@@ -237,7 +237,7 @@ class Lexical:
         if postings.dtype != _ENTRY or forward.dtype != _ENTRY:
             raise ValueError("unexpected BM25 table layout")
         return cls(meta["terms"], postings, starts["postings_start"], forward, starts["forward_start"],
-                   meta["df"], int(meta["size"]), meta["vocabulary"])
+                   int(meta["size"]), meta["vocabulary"])
 
     def search(self, query_tokens: list[str], k: int,
                also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -248,8 +248,7 @@ class Lexical:
         A word repeated in the question counts twice, as in bm25s.
         """
         also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
-        ids = sorted((self.terms[t] for t in query_tokens if t in self.terms),
-                     key=lambda i: self.postings_start[i + 1] - self.postings_start[i])
+        ids = [self.terms[t] for t in sorted((t for t in query_tokens if t in self.terms), key=self.df.__getitem__)]
         if not ids or self.size == 0:
             rows = np.unique(also)
             return rows, np.zeros(len(rows), dtype=np.float32)
