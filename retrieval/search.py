@@ -119,7 +119,8 @@ class Searcher:
 
     >>> text = searcher.normalise("wich year?")   # spelling folded to the corpus
     >>> evidence = searcher.search(text, embedder.encode([text])[0])
-    >>> evidence = searcher.search(text, *embedder.encode([text, question_core(text)]))  # also the core
+    >>> core = question_core(text)   # also the core, encoded on its own as the engine does
+    >>> evidence = searcher.search(text, embedder.encode([text])[0], embedder.encode([core])[0])
     """
 
     def __init__(self, data: IndexData, weights: Weights = Weights()):
