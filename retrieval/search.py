@@ -59,11 +59,22 @@ def question_core(question: str) -> str:
 
 
 def question_type(question: str) -> str:
+    return _question_kind(question)[0]
+
+
+def _question_kind(question: str) -> tuple[str, frozenset[str]]:
+    """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
+
+    Those words say what the answer is, not what it is about: the articles state the answer
+    as a name or a number, not as the word "newspaper" or "year", so the words a passage
+    should share with the question are the others.
+    """
     q = fold(question)
     for kind, pattern in _TYPE_PATTERNS.items():
-        if pattern.search(q):
-            return kind
-    return ""
+        m = pattern.search(q)
+        if m:
+            return kind, frozenset(tokenize(m.group(0)))
+    return "", frozenset()
 
 
 def has_shape(text: str, kind: str, outlet: str = "") -> bool:
@@ -83,9 +94,11 @@ class Weights:
     sentence: float = 0.30        # question vs the passage's best sentence
     bm25: float = 0.60            # BM25 of headline + passage, saturated: s / (s + bm25_half)
     bm25_half: float = 4.0        # 0: divide by the best candidate's score instead
-    shape: float = 0.03           # best sentence has the asked-for shape (date, number, outlet...)
+    shape: float = 0.03           # best sentence has the asked-for shape (date, number, name...)
+    outlet: float = 0.10          # the passage names its outlet, for "which newspaper/agency..." questions:
+                                  # the answer is that name, so a passage without it cannot hold the answer
     sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
-    sentence_shape: float = 0.10    # highlight: the sentence has the asked-for shape
+    sentence_shape: float = 0.20    # highlight: the sentence has the asked-for shape
     candidates: int = 30          # from the vector index and from BM25 each
     scored: int = 12              # of those, how many are read in full (sentences, shape) and ranked
 
@@ -188,7 +201,9 @@ class Searcher:
         """
         data, w = self.data, self.w
         tokens = tokenize(question)
-        ev = Evidence(question=question, tokens=tokens, kind=question_type(question))
+        kind, kind_words = _question_kind(question)
+        ev = Evidence(question=question, tokens=tokens, kind=kind)
+        topic = [t for t in tokens if t not in kind_words] or tokens
         if len(data.passages) == 0:
             return ev
         rows, bm25 = self._candidates(tokens, qvec)
@@ -212,14 +227,14 @@ class Searcher:
             sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
                       + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
-            score = float(base[i]) + (w.shape if any(shapes) else 0.0)
+            score = float(base[i]) + ((w.outlet if ev.kind == "outlet" else w.shape) if any(shapes) else 0.0)
             ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sims[i][:, 0].max()), float(bm25[i]),
                                     best, sscore[best]))
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
         if ev.ranked:
-            ev.coverage = self.coverage(tokens, self._tokens(ev.ranked[0].row)[0])
-        weights = self._idf_weights(tokens)
+            ev.coverage = self.coverage(topic, self._tokens(ev.ranked[0].row)[0])
+        weights = self._idf_weights(topic)
         total = sum(weights.values())
         ev.unseen = sum(v for t, v in weights.items() if t not in data.lexical.df) / total if total else 1.0
         return ev

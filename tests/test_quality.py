@@ -1,8 +1,8 @@
 """Retrieval quality on the dev questions, with the real model: guards against regressions.
 
 The floors sit just under the figures measured when they were set (README, "Answer quality");
-raise them when the figures improve. The issue's targets are higher (hit@1 0.90, hit@3 0.98,
-sentence 0.80, ood 0.95, wrongly declined 0.03) and are tracked there.
+raise them when the figures improve. Sentence hit@1 and wrongly declined sit at the issue's
+targets; the others are still below theirs (hit@1 0.90, hit@3 0.98, ood 0.95).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ def report(engine):
 
 
 def test_right_passage_first(report):
-    assert report.hit1 >= 0.80
+    assert report.hit1 >= 0.84
 
 
 def test_right_passage_in_top_three(report):
-    assert report.hit3 >= 0.93
+    assert report.hit3 >= 0.95
 
 
 def test_highlighted_sentence_holds_the_answer(report):
-    assert report.sentence_hit1 >= 0.75
+    assert report.sentence_hit1 >= 0.80
 
 
 def test_off_topic_questions_are_declined(report):
@@ -35,7 +35,7 @@ def test_off_topic_questions_are_declined(report):
 
 
 def test_answerable_questions_are_rarely_declined(report):
-    assert report.in_declined <= 0.035
+    assert report.in_declined <= 0.03
 
 
 def test_at_most_three_passages_of_at_most_1000_characters(report):
