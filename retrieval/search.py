@@ -17,13 +17,15 @@ from .lexical import Lexical, fold, tokenize
 from .schema import Passage
 from .store import IndexData
 
-# what a question asks for, by its wording; used to prefer sentences of that shape
+# what a question asks for, by its wording; used to prefer sentences of that shape.
+# "which Chinese paper", "what state news agency": up to two describing words before the kind
+_MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
 _TYPE_PATTERNS = {
     "year": re.compile(r"\b(what|which) year\b"),
     "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what year|which year|what date|which date|what day|which day|what month|which month|how long ago|since when)\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
-    "outlet": re.compile(r"\b(which|what) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
-    "person": re.compile(r"^\s*(who|whom|whose)\b|\bwhich (person|official|minister|president|ambassador|scholar|academic|editor)\b"),
+    "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
+    "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic|editor)\b"),
 }
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
@@ -58,11 +60,7 @@ def question_core(question: str) -> str:
     return core or question
 
 
-def question_type(question: str) -> str:
-    return _question_kind(question)[0]
-
-
-def _question_kind(question: str) -> tuple[str, frozenset[str]]:
+def question_kind(question: str) -> tuple[str, frozenset[str]]:
     """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
 
     Those words say what the answer is, not what it is about: the articles state the answer
@@ -72,8 +70,8 @@ def _question_kind(question: str) -> tuple[str, frozenset[str]]:
     q = fold(question)
     for kind, pattern in _TYPE_PATTERNS.items():
         m = pattern.search(q)
-        if m:
-            return kind, frozenset(tokenize(m.group(0)))
+        if m:  # the describing words ("which *Chinese* paper") are about the topic, so they stay
+            return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(m.groupdict().get("mod") or ""))
     return "", frozenset()
 
 
@@ -201,7 +199,7 @@ class Searcher:
         """
         data, w = self.data, self.w
         tokens = tokenize(question)
-        kind, kind_words = _question_kind(question)
+        kind, kind_words = question_kind(question)
         ev = Evidence(question=question, tokens=tokens, kind=kind)
         topic = [t for t in tokens if t not in kind_words] or tokens
         if len(data.passages) == 0:
