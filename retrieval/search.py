@@ -22,7 +22,7 @@ from .store import IndexData
 _MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
 _TYPE_PATTERNS = {
     "year": re.compile(r"\b(what|which) year\b"),
-    "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what year|which year|what date|which date|what day|which day|what month|which month|how long ago|since when)\b"),
+    "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
     "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
     "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic|editor)\b"),

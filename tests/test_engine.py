@@ -58,6 +58,7 @@ def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core)
     ("In what year did Beijing and Astana open diplomatic ties?", "year"),
     ("which year was the treaty signed", "year"),
     ("When did the talks take place?", "date"),
+    ("What dates were set for the state visit?", "date"),
     ("how many students study in China?", "number"),
     ("which news agency carried the story?", "outlet"),
     ("Which Chinese paper first ran the op-ed?", "outlet"),
