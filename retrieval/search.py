@@ -32,7 +32,8 @@ _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _SHAPES = {
     "year": re.compile(r"\b(1[89]|20)\d\d\b"),
     "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
-    "number": re.compile(rf"\d|\b({_NUMBER_WORDS})\b"),
+    # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
+    "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),
 }
 

@@ -84,6 +84,14 @@ def test_describing_words_before_the_answer_kind_still_count_as_topic():
     assert question_kind("Which well-known academic attended the roundtable?") == ("person", {"academ"})
 
 
+def test_a_how_many_question_wants_a_count_not_a_year_ordinal_or_code():
+    assert has_shape("About 60 people attended the meeting", "number")
+    assert has_shape("trade rose 9.2% to 1,000 tons", "number")
+    assert has_shape("over thirty years", "number")
+    for text in ("On the 27th local time", "the Beijing 2022 Winter Olympics", "5G networks"):
+        assert not has_shape(text, "number"), text
+
+
 def test_a_year_question_wants_a_calendar_year_not_any_date():
     assert has_shape("Since the establishment of diplomatic relations in 1992, ties grew", "year")
     assert not has_shape("Since the establishment of diplomatic relations 30 years ago", "year")
