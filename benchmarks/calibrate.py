@@ -68,13 +68,13 @@ def main() -> None:
             print(f"{row[0]:6.3f} {row[1]:6.3f} {row[2]:6.3f} {row[3]:6.3f}  {row[4]}")
         print(f"\n{'hit@1':>6} {'hit@3':>6} {'sent@1':>6} {'ood↓':>6} {'in↓':>6}  answer-kind weights (decline on)")
         engine.policy = base_p
-        for shape, outlet in itertools.product([0.1, 0.2, 0.3], [0.03, 0.1, 0.2]):
-            weights = replace(base_w, sentence_shape=shape, outlet=outlet)
+        for shape, metadata in itertools.product([0.1, 0.2, 0.3], [0.03, 0.1, 0.2]):
+            weights = replace(base_w, sentence_shape=shape, metadata=metadata)
             engine.weights = weights
             engine._searcher = Searcher(engine._data, weights)
             r = evaluate(questions, engine.answer)
             print(f"{r.hit1:6.3f} {r.hit3:6.3f} {r.sentence_hit1:6.3f} {r.ood_declined:6.3f} {r.in_declined:6.3f}  "
-                  f"sentence_shape={shape} outlet={outlet}")
+                  f"sentence_shape={shape} metadata={metadata}")
         engine.weights = base_w
         engine._searcher = Searcher(engine._data, base_w)
         print(f"\n{'ood↓':>6} {'in↓':>6} {'hit@1':>6}  decline policy (default weights)")

@@ -184,6 +184,9 @@ class Cleaner:
                 if rest and rest[0].isupper():
                     outlet = outlet or rest
                     blocks.append(Block(t, ln.start))
+                else:  # a bare dateline ("2022-05-20 0 By"): keep the date, so "when was it posted?" finds it
+                    m = _ISO_DATE.search(t) or _LONG_DATE.search(t)
+                    blocks.append(Block(m.group(0), ln.start + m.start()))
                 continue
             if _norm(t) in self.repeated or _is_junk_pattern(t):
                 continue

@@ -9,7 +9,7 @@ because a factoid answer usually sits in one sentence.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,13 +20,20 @@ from .store import IndexData
 # what a question asks for, by its wording; used to prefer sentences of that shape.
 # "which Chinese paper", "what state news agency": up to two describing words before the kind
 _MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
+_ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|column|news item"
 _TYPE_PATTERNS = {
+    # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
+    "published": re.compile(rf"\b(when|(?:what|which) (?:day|date|time))\b(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
+                            r"\b(published|posted|released|dated|put online|came out|went online|written)\b"),
+    "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
+                         r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
     "year": re.compile(r"\b(what|which) year\b"),
     "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
     "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
-    "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic|editor)\b"),
+    "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
 }
+_METADATA = ("outlet", "published", "byline")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _SHAPES = {
@@ -35,6 +42,9 @@ _SHAPES = {
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),
+    # "Editor/Ma Xue", "By Jane Doe", "Reporter: Li Wei" as a sentence of its own
+    "byline": re.compile(r"^(?i:editor|edited by|author|written by|reporter|correspondent|writer|by)\s*[/:：|]?\s*"
+                         r"[A-Z][\w'.-]+(?:\s+[A-Z][\w'.-]+){0,3}\s*$"),
 }
 
 
@@ -71,18 +81,21 @@ def question_kind(question: str) -> tuple[str, frozenset[str]]:
     q = fold(question)
     for kind, pattern in _TYPE_PATTERNS.items():
         m = pattern.search(q)
-        if m:  # the describing words ("which *Chinese* paper") are about the topic, so they stay
-            return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(m.groupdict().get("mod") or ""))
+        if m:  # the describing words ("which *Chinese* paper", "the *article about X*") are topic, so they stay
+            topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic"))
+            return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(topic))
     return "", frozenset()
 
 
-def has_shape(text: str, kind: str, outlet: str = "") -> bool:
-    """Does ``text`` look like an answer of this kind (a date, a number, a name, the outlet)?"""
+def has_shape(text: str, kind: str, outlet: str = "", date: str = "") -> bool:
+    """Does ``text`` look like an answer of this kind (a date, a number, a name, a byline,
+    or the article's own outlet or date)?"""
     if not kind:
         return False
-    if kind == "outlet":
-        return bool(outlet) and fold(outlet) in fold(text)
-    return bool(_SHAPES[kind].search(text if kind == "person" else fold(text)))
+    if kind in ("outlet", "published"):
+        value = outlet if kind == "outlet" else date
+        return bool(value) and fold(value) in fold(text)
+    return bool(_SHAPES[kind].search(text if kind in ("person", "byline") else fold(text)))
 
 
 @dataclass(frozen=True)
@@ -94,10 +107,11 @@ class Weights:
     bm25: float = 0.60            # BM25 of headline + passage, saturated: s / (s + bm25_half)
     bm25_half: float = 4.0        # 0: divide by the best candidate's score instead
     shape: float = 0.03           # best sentence has the asked-for shape (date, number, name...)
-    outlet: float = 0.10          # the passage names its outlet, for "which newspaper/agency..." questions:
-                                  # the answer is that name, so a passage without it cannot hold the answer
+    metadata: float = 0.10        # "which newspaper / when was the article posted / who edited it": the
+                                  # passage holds its article's outlet, date or byline; one without cannot answer
     sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
     sentence_shape: float = 0.20    # highlight: the sentence has the asked-for shape
+    sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
     candidates: int = 30          # from the vector index and from BM25 each
     scored: int = 12              # of those, how many are read in full (sentences, shape) and ranked
 
@@ -218,25 +232,51 @@ class Searcher:
             top = float(bm25.max()) if len(bm25) else 0.0
             bnorm = bm25 / top if top > 0 else np.zeros_like(bm25)
         base = w.passage * pdense + w.sentence * smax + w.bm25 * bnorm
+        # a metadata line (dateline, byline, "Source: ...") is the answer itself wherever the passage has one
+        shape_bonus = w.sentence_metadata if ev.kind in _METADATA else w.sentence_shape
+        shaped: set[int] = set()
         for i in np.argsort(-base, kind="stable")[: w.scored]:
             row = int(rows[i])
             p = data.passages[row]
-            shapes = [has_shape(s.text, ev.kind, p.outlet) for s in p.sentences]
+            shapes = [has_shape(s.text, ev.kind, p.outlet, p.date) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
             sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
-                      + (w.sentence_shape if shapes[j] else 0.0) for j in range(len(p.sentences))]
+                      + (shape_bonus if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
-            score = float(base[i]) + ((w.outlet if ev.kind == "outlet" else w.shape) if any(shapes) else 0.0)
+            score = float(base[i]) + ((w.metadata if ev.kind in _METADATA else w.shape) if any(shapes) else 0.0)
             ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sims[i][:, 0].max()), float(bm25[i]),
                                     best, sscore[best]))
+            if any(shapes):
+                shaped.add(row)
+        # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
+        topical = _lift_to_article(ev.ranked, shaped, w.metadata) if ev.kind in _METADATA else {}
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
         if ev.ranked:
-            ev.coverage = self.coverage(topic, self._tokens(ev.ranked[0].row)[0])
+            ev.coverage = self.coverage(topic, self._tokens(topical.get(ev.ranked[0].row, ev.ranked[0].row))[0])
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         ev.unseen = sum(v for t, v in weights.items() if t not in data.lexical.df) / total if total else 1.0
         return ev
+
+
+def _lift_to_article(ranked: list[Ranked], shaped: set[int], bonus: float) -> dict[int, int]:
+    """For questions about an article's outlet, date or byline: rank the passage holding that line as its
+    article's best (plus ``bonus``). The question names the article by its topic, and the line may sit in
+    another passage than the one closest to that topic. Returns lifted row -> the topical row it stands for.
+    """
+    article: dict[str, Ranked] = {}
+    for r in ranked:
+        plain = r.score - (bonus if r.row in shaped else 0.0)
+        if r.passage.file not in article or plain > article[r.passage.file].score:
+            article[r.passage.file] = replace(r, score=plain)
+    topical = {}
+    for r in ranked:
+        lead = article[r.passage.file]
+        if r.row in shaped and lead.row != r.row:
+            r.score, r.sentence_dense = lead.score + bonus, max(r.sentence_dense, lead.sentence_dense)
+            topical[r.row] = lead.row
+    return topical
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:

@@ -66,6 +66,10 @@ def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core)
     ("What did the paper say about trade?", ""),
     ("Which well-known academic attended?", "person"),
     ("who is the ambassador?", "person"),
+    ("When was the article about the roundtable posted?", "published"),
+    ("When was the treaty written?", "date"),
+    ("Who edited the piece on the anniversary?", "byline"),
+    ("who was the author of the op-ed?", "byline"),
     ("what is the belt and road?", ""),
 ])
 def test_question_kind_names_the_answer_shape(question, kind):
@@ -90,6 +94,25 @@ def test_a_how_many_question_wants_a_count_not_a_year_ordinal_or_code():
     assert has_shape("over thirty years", "number")
     for text in ("On the 27th local time", "the Beijing 2022 Winter Olympics", "5G networks"):
         assert not has_shape(text, "number"), text
+
+
+def test_bylines_and_datelines_have_their_own_shape():
+    assert has_shape("Editor/Ma Xue", "byline") and has_shape("By Jane Doe", "byline")
+    assert not has_shape("By contrast, trade grew", "byline")
+    assert has_shape("2022-05-20", "published", date="2022-05-20")
+    assert not has_shape("On 2021-05-20 the talks began", "published", date="2022-05-20")
+
+
+@pytest.mark.parametrize("question, line", [
+    ("When was the CCTV story on Xi meeting Tokayev posted?", "2022-05-20"),
+    ("Who was the editor of the Seetao piece on three decades of ties?", "Editor/Ma Xue"),
+    # the passage closest to "Tokayev's state visit" lacks the source line; a later one of that article has it
+    ("Which paper published the ambassador's article on Tokayev's state visit?", "Source: People's daily"),
+])
+def test_questions_about_the_article_itself_highlight_its_dateline_byline_or_source(engine, question, line):
+    answer = engine.answer(question)
+    assert not answer.declined
+    assert answer.answer_sentence == line
 
 
 def test_a_year_question_wants_a_calendar_year_not_any_date():

@@ -1,8 +1,8 @@
 """Retrieval quality on the dev questions, with the real model: guards against regressions.
 
 The floors sit just under the figures measured when they were set (README, "Answer quality");
-raise them when the figures improve. Sentence hit@1 and wrongly declined sit at the issue's
-targets; the others are still below theirs (hit@1 0.90, hit@3 0.98, ood 0.95).
+raise them when the figures improve. Hit@3, sentence hit@1 and wrongly declined meet the issue's
+targets (0.98, 0.80, 0.03); hit@1 and ood declined are still below theirs (0.90, 0.95).
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ def report(engine):
 
 
 def test_right_passage_first(report):
-    assert report.hit1 >= 0.84
+    assert report.hit1 >= 0.87
 
 
 def test_right_passage_in_top_three(report):
-    assert report.hit3 >= 0.95
+    assert report.hit3 >= 0.98
 
 
 def test_highlighted_sentence_holds_the_answer(report):
-    assert report.sentence_hit1 >= 0.80
+    assert report.sentence_hit1 >= 0.84
 
 
 def test_off_topic_questions_are_declined(report):
