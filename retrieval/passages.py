@@ -18,8 +18,8 @@ _ABBREV = {
     "nov", "dec", "e.g", "i.e", "fig", "approx", "dept", "est", "u.s", "u.k", "u.n",
 }
 # punctuation, optional closing quotes/brackets, then either whitespace + a sentence opener
-# or (no space) a capital letter / opening quote
-_BOUNDARY = re.compile(r"[.!?。！？]+[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[A-Z0-9])|(?=[A-Z“\"]))")
+# or (no space) a capital letter / opening quote, or the end of the block (a closing quote stays with its sentence)
+_BOUNDARY = re.compile(r"[.!?。！？]+[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[A-Z0-9])|(?=[A-Z“\"])|\s*$)")
 _PHOTO_CREDIT = re.compile(r"^(?:photo|photos|image|picture|file photo)\b.{0,80}\b(?:by|courtesy|credit)", re.I)
 
 

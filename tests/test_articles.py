@@ -108,6 +108,11 @@ def test_sentences_split_without_space_after_full_stop_but_not_on_decimals():
                      "China always advocates peace.", "Dr. Smith agreed."]
 
 
+def test_a_closing_quote_at_the_end_of_a_paragraph_stays_with_its_sentence():
+    sents = [s.text for s in split_sentences('It fully demonstrates "seeing the truth in adversity."')]
+    assert sents == ['It fully demonstrates "seeing the truth in adversity."']
+
+
 def test_passages_are_bounded_overlapping_and_point_back_into_the_file():
     articles, _ = load_articles(SEEDS)
     for article in articles:
