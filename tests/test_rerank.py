@@ -36,9 +36,7 @@ def test_configured_reranker_reorders_the_first_candidates(seeds_index, embedder
     reranked.load()
     assert reranked.reranker is not None and plain.reranker is None
 
-    data, searcher = plain._require()
-    text = searcher.normalise(question)
-    evidence = searcher.search(text, embedder.encode([text])[0])
+    evidence = plain.evidence(question)  # the same search the reranking engine starts from
     head = evidence.ranked[:10]
     scores = Reranker(tiny_cross_encoder).scores(question, [r.passage.text for r in head])
     expected = [head[i].passage.id for i in np.argsort(-scores, kind="stable")[:3]]
