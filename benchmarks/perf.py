@@ -82,6 +82,14 @@ def latencies(engine: Engine, warm: list[str], measured: list[str]) -> list[floa
     return out
 
 
+def loaded(settings: Settings) -> tuple[Engine, float]:
+    """An engine with its index loaded, and the seconds the load took."""
+    engine = Engine(settings)
+    t = time.perf_counter()
+    engine.load()
+    return engine, time.perf_counter() - t
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
@@ -474,10 +482,7 @@ def scale_100k(table: Table, args, results: dict, bank: SentenceBank, pool: np.n
         results["build_100k"] = {"passages": report.passages, "seconds": report.seconds}
         log(f"100k: built {report.passages} passages in {report.seconds:.0f} s")
         (s.index_dir / "stamp.json").write_text(json.dumps(stamp))
-    engine = Engine(s)
-    t = time.perf_counter()
-    engine.load()
-    load_s = time.perf_counter() - t
+    engine, load_s = loaded(s)
     n = len(engine._data.passages)
     ms = latencies(engine, gen.questions(20, 5000), dev_questions() + gen.questions(126, 100))
     med = statistics.median(ms)
@@ -596,10 +601,7 @@ def scale_1m(table: Table, args, results: dict, bank: SentenceBank, pool: np.nda
         results["build_1m"] = timings
         log(f"1M: written in {timings['total']:.0f} s: {json.dumps({k: round(v) for k, v in timings.items()})}")
         (s.index_dir / "stamp.json").write_text(json.dumps(stamp))
-    engine = Engine(s)
-    t = time.perf_counter()
-    engine.load()
-    load_s = time.perf_counter() - t
+    engine, load_s = loaded(s)
     data = engine._data
     questions = dev_questions()
     gen = ArticleGenerator(bank, seed=4)

@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from .lazy import Lazy
+
 
 class MicroBatcher:
     def __init__(self, encode: Callable[[list[str]], np.ndarray], max_batch: int = 64, window: float = 0.0):
@@ -27,24 +29,20 @@ class MicroBatcher:
         self._max_batch = max_batch
         self._window = window
         self._queue: queue.SimpleQueue[tuple[str, Future]] = queue.SimpleQueue()
-        self._worker: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._worker = Lazy(self._start_worker)  # started by the first question
         self.batches = 0  # how many model calls were made (for benchmarks)
 
     def encode_one(self, text: str) -> np.ndarray:
         """The vector of ``text``; blocks until its batch is encoded."""
         future: Future = Future()
         self._queue.put((text, future))
-        self._ensure_worker()
+        self._worker()
         return future.result()
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None:
-            return
-        with self._start_lock:
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._run, name="query-encoder", daemon=True)
-                self._worker.start()
+    def _start_worker(self) -> threading.Thread:
+        worker = threading.Thread(target=self._run, name="query-encoder", daemon=True)
+        worker.start()
+        return worker
 
     def _run(self) -> None:
         while True:

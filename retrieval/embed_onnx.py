@@ -21,12 +21,13 @@ import logging
 import os
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
+
+from .lazy import Lazy
 
 log = logging.getLogger(__name__)
 
@@ -388,41 +389,36 @@ class OnnxEmbedder:
         self.name: str = f"{self.meta['name']}:onnx-{'int8' if self.meta['quantized'] else 'fp32'}"
         self.max_seq_length: int = int(self.meta["max_seq_length"])
         self.threads = threads
-        self._session = None
-        self._tokenizer = None
-        self._lock = threading.Lock()
+        self._loaded = Lazy(self._open)
 
     def __repr__(self) -> str:
         return f"OnnxEmbedder({str(self.onnx_dir)!r}, name={self.name!r}, dim={self.dim})"
 
     def _load(self):
-        """Create tokenizer and session once (double-checked lock: cheap after the first call)."""
-        if self._session is not None:
-            return self._session, self._tokenizer
-        with self._lock:
-            if self._session is None:
-                import onnxruntime as ort
-                from tokenizers import Tokenizer
+        """(session, tokenizer), created once on first use."""
+        return self._loaded()
 
-                tokenizer = Tokenizer.from_file(str(self.onnx_dir / "tokenizer.json"))
-                # Shipped tokenizer.json files often carry fixed padding/truncation (MiniLM: 128);
-                # sentence-transformers truncates at max_seq_length and pads per batch, so do the same.
-                tokenizer.no_padding()
-                tokenizer.enable_truncation(max_length=self.max_seq_length)
+    def _open(self):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
 
-                opts = ort.SessionOptions()
-                opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                opts.inter_op_num_threads = 1
-                if self.threads:
-                    opts.intra_op_num_threads = int(self.threads)
-                session = ort.InferenceSession(
-                    str(self.onnx_dir / self.meta.get("onnx_file", ONNX_FILE)), opts, providers=["CPUExecutionProvider"]
-                )
-                self._input_names = [i.name for i in session.get_inputs()]
-                self._tokenizer = tokenizer
-                self._session = session
-        return self._session, self._tokenizer
+        tokenizer = Tokenizer.from_file(str(self.onnx_dir / "tokenizer.json"))
+        # Shipped tokenizer.json files often carry fixed padding/truncation (MiniLM: 128);
+        # sentence-transformers truncates at max_seq_length and pads per batch, so do the same.
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.inter_op_num_threads = 1
+        if self.threads:
+            opts.intra_op_num_threads = int(self.threads)
+        session = ort.InferenceSession(
+            str(self.onnx_dir / self.meta.get("onnx_file", ONNX_FILE)), opts, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = [i.name for i in session.get_inputs()]
+        return session, tokenizer
 
     def words(self) -> frozenset[str]:
         """Whole alphabetic words of the tokenizer's vocabulary (no sub-word pieces or special tokens)."""

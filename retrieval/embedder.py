@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from pathlib import Path
 
 import numpy as np
 
+from .lazy import Lazy
 from .settings import DEFAULT_MODEL, Settings
 
 log = logging.getLogger(__name__)
@@ -56,25 +56,22 @@ class Embedder:
             raise ValueError("model must be a path or a hub name, got an empty string")
         self.name = model
         self.batch_size = batch_size
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._load)
+
+    def _load(self):
+        location = locate(self.name)
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(location, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+            raise RuntimeError(
+                f"could not load embedding model {self.name!r} ({location}): {exc}. "
+                "Set BOT_EMBED_MODEL to a local model folder or an available hub name."
+            ) from exc
 
     def warm_up(self) -> None:
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is not None:
-                return
-            location = locate(self.name)
-            from sentence_transformers import SentenceTransformer
-
-            try:
-                self._model = SentenceTransformer(location, device="cpu")
-            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
-                raise RuntimeError(
-                    f"could not load embedding model {self.name!r} ({location}): {exc}. "
-                    "Set BOT_EMBED_MODEL to a local model folder or an available hub name."
-                ) from exc
+        self._model()
 
     @property
     def identity(self) -> str:
@@ -83,19 +80,17 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        self.warm_up()
-        return int(self._model.get_embedding_dimension())
+        return int(self._model().get_embedding_dimension())
 
     def words(self) -> frozenset[str]:
         """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
-        self.warm_up()
-        return frozenset(w.lower() for w in self._model.tokenizer.get_vocab() if w.isalpha())
+        return frozenset(w.lower() for w in self._model().tokenizer.get_vocab() if w.isalpha())
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        self.warm_up()
+        model = self._model()
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = self._model.encode(
+        vecs = model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True,
             show_progress_bar=progress and len(texts) > self.batch_size, convert_to_numpy=True,
         )
@@ -115,50 +110,43 @@ class OnnxInt8Embedder:
         self.batch_size = batch_size
         slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in model)[-80:]
         self.folder = Path(cache_dir or Path.home() / ".cache" / "newsbot") / f"{slug}-onnx-int8"
-        self._inner = None
-        self._lock = threading.Lock()
+        self._inner = Lazy(self._load)
 
     @property
     def identity(self) -> str:
         return f"{self.name}|onnx-int8"
 
-    def warm_up(self) -> None:
-        if self._inner is not None:
-            return
-        with self._lock:
-            if self._inner is not None:
-                return
-            from .embed_onnx import OnnxEmbedder, export_onnx
+    def _load(self):
+        from .embed_onnx import OnnxEmbedder, export_onnx
 
-            location = locate(self.name)
-            if not (self.folder / "onnx_model.json").is_file():
-                log.info("exporting %s to ONNX int8 in %s (once)", self.name, self.folder)
-                try:
-                    export_onnx(location, self.folder, quantize=True, name=self.name)
-                except Exception as exc:  # noqa: BLE001 - export can fail in many ways
-                    raise RuntimeError(
-                        f"could not export embedding model {self.name!r} to ONNX: {exc}. "
-                        "Set BOT_EMBED_BACKEND=torch to use sentence-transformers directly."
-                    ) from exc
-            inner = OnnxEmbedder(self.folder)
-            inner.warm_up()
-            self._inner = inner
+        location = locate(self.name)
+        if not (self.folder / "onnx_model.json").is_file():
+            log.info("exporting %s to ONNX int8 in %s (once)", self.name, self.folder)
+            try:
+                export_onnx(location, self.folder, quantize=True, name=self.name)
+            except Exception as exc:  # noqa: BLE001 - export can fail in many ways
+                raise RuntimeError(
+                    f"could not export embedding model {self.name!r} to ONNX: {exc}. "
+                    "Set BOT_EMBED_BACKEND=torch to use sentence-transformers directly."
+                ) from exc
+        return OnnxEmbedder(self.folder).warm_up()
+
+    def warm_up(self) -> None:
+        self._inner()
 
     @property
     def dim(self) -> int:
-        self.warm_up()
-        return self._inner.dim
+        return self._inner().dim
 
     def words(self) -> frozenset[str]:
         """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
-        self.warm_up()
-        return self._inner.words()
+        return self._inner().words()
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        self.warm_up()
+        inner = self._inner()
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._inner.encode(list(texts), batch_size=self.batch_size, progress=progress)
+            return np.zeros((0, inner.dim), dtype=np.float32)
+        return inner.encode(list(texts), batch_size=self.batch_size, progress=progress)
 
 
 def make_embedder(settings: Settings):

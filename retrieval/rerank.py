@@ -6,12 +6,12 @@ folder or hub name of a sentence-transformers ``CrossEncoder`` to turn it on.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import numpy as np
 
 from .embedder import locate
+from .lazy import Lazy
 from .search import Evidence
 
 
@@ -23,27 +23,26 @@ class Reranker:
             raise ValueError("reranker model must be a path or a hub name, got an empty string")
         self.name = model
         self.depth = depth
-        self._model = None
-        self._lock = threading.Lock()
+        self._model = Lazy(self._load)
+
+    def _load(self):
+        location = locate(self.name)
+        from sentence_transformers import CrossEncoder
+
+        try:
+            return CrossEncoder(location, device="cpu")
+        except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+            raise RuntimeError(f"could not load reranker {self.name!r}: {exc}. "
+                               "Fix BOT_RERANKER_MODEL or leave it empty.") from exc
 
     def warm_up(self) -> None:
-        with self._lock:
-            if self._model is not None:
-                return
-            location = locate(self.name)
-            from sentence_transformers import CrossEncoder
-
-            try:
-                self._model = CrossEncoder(location, device="cpu")
-            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
-                raise RuntimeError(f"could not load reranker {self.name!r}: {exc}. "
-                                   "Fix BOT_RERANKER_MODEL or leave it empty.") from exc
+        self._model()
 
     def scores(self, question: str, texts: list[str]) -> np.ndarray:
-        self.warm_up()
+        model = self._model()
         if not texts:
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self._model.predict([(question, t) for t in texts], show_progress_bar=False),
+        return np.asarray(model.predict([(question, t) for t in texts], show_progress_bar=False),
                           dtype=np.float32).reshape(len(texts), -1)[:, -1]
 
     def rerank(self, ev: Evidence) -> Evidence:
