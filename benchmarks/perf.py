@@ -44,7 +44,7 @@ from retrieval.engine import Engine, text_key  # noqa: E402
 from retrieval.lexical import POSTINGS_BUDGET, Lexical  # noqa: E402
 from retrieval.passages import make_passages  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from retrieval.store import Store  # noqa: E402
+from retrieval.store import FORMAT_VERSION, Store  # noqa: E402
 from scale_corpus import GENERATOR_VERSION, ArticleGenerator, PoolEmbedder, SentenceBank  # noqa: E402
 
 DATA = ROOT / "benchmarks" / ".data" / "perf"
@@ -445,7 +445,8 @@ def scale_index(folder: Path, corpus: Path, n: int, embedder: PoolEmbedder, args
     spec = vector_index.choose(base.index_type, n, base.approximate_from)
     slug = f"index-{spec.kind}" + (f"-{spec.nlist}-{spec.nprobe}" if spec.kind == "ivf" else "")
     s = base.with_(index_dir=folder / slug)
-    stamp = {"generator": GENERATOR_VERSION, "passages": n, "pool": embedder.identity, "index": spec.to_dict()}
+    stamp = {"generator": GENERATOR_VERSION, "format": FORMAT_VERSION, "passages": n, "pool": embedder.identity,
+             "index": spec.to_dict()}
     try:
         ok = json.loads((s.index_dir / "stamp.json").read_text()) == stamp and Store(s.index_dir).current() is not None
     except (OSError, ValueError):
