@@ -554,12 +554,7 @@ def add_telegram_arguments(parser: argparse.ArgumentParser) -> None:
 def run_from_args(settings: Settings, args: argparse.Namespace) -> int:
     """``newsbot telegram``: check the Telegram settings before the engine loads (building the index if
     there is none), then run until stopped."""
-    try:
-        check_telegram_settings(settings)
-        if args.webhook_url:
-            _check_webhook(args.webhook_url, args.port, args.secret_token)
-    except TelegramSetupError as exc:
-        raise SystemExit(str(exc)) from None
+    _stop_unless_usable(settings, args.webhook_url, args.port, args.secret_token)
     from retrieval.engine import Engine
 
     engine = Engine(settings)
@@ -574,12 +569,7 @@ def run_telegram(settings: Settings, engine: "Engine", webhook_url: str | None, 
 
     A setting that cannot work stops start-up with SystemExit and one line naming it.
     """
-    try:
-        check_telegram_settings(settings)
-        if webhook_url:
-            _check_webhook(webhook_url, port, secret_token)
-    except TelegramSetupError as exc:
-        raise SystemExit(str(exc)) from None
+    _stop_unless_usable(settings, webhook_url, port, secret_token)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(settings.log_level)  # BOT_LOG_LEVEL, also when the CLI configured logging
     app = build_application(settings, engine)
@@ -605,6 +595,16 @@ def webhook_options(webhook_url: str, listen: str, port: int, secret_token: str)
     """Arguments for ``Application.run_webhook`` / ``Updater.start_webhook``: serve the URL's path on listen:port."""
     return {"listen": listen, "port": port, "url_path": urlsplit(webhook_url).path.lstrip("/"),
             "webhook_url": webhook_url, "secret_token": secret_token, "allowed_updates": ALLOWED_UPDATES}
+
+
+def _stop_unless_usable(settings: Settings, webhook_url: str | None, port: int, secret_token: str | None) -> None:
+    """SystemExit with one line naming the setting when the token, API URL or webhook options cannot work."""
+    try:
+        check_telegram_settings(settings)
+        if webhook_url:
+            _check_webhook(webhook_url, port, secret_token)
+    except TelegramSetupError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def _check_webhook(webhook_url: str, port: int, secret_token: str | None) -> None:
