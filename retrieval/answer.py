@@ -65,7 +65,7 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     top = ev.ranked[0]
     sentence = top.passage.sentences[top.sentence_index].text
     # a "what year" answer may still be "30 years ago": any date will do for not declining
-    kind = "date" if ev.kind in ("year", "published") else ev.kind
+    kind = {"year": "date", "published": "date", "percent": "number"}.get(ev.kind, ev.kind)
     if policy.shape_check and kind in ("date", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
     score = confidence(ev, policy)

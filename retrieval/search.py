@@ -29,7 +29,9 @@ _TYPE_PATTERNS = {
                          r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
     "year": re.compile(r"\b(what|which) year\b"),
     "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
-    "number": re.compile(r"\b(how many|how much|how long|how often|how far|what percentage|what percent|what share|what number|how big|how large)\b"),
+    "percent": re.compile(r"\b((?:what|which|by what) (?:percentage|percent|proportion|share)|how many percent)\b"),
+    "number": re.compile(r"\b(how many|how much|how long|how often|how far|how big|how large|how old|"
+                         r"(?:what|which|by what) (?:number|amount|factor|margin|multiple))\b"),
     "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
     "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
 }
@@ -39,6 +41,7 @@ _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _SHAPES = {
     "year": re.compile(r"\b(1[89]|20)\d\d\b"),
     "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
+    "percent": re.compile(r"\d\s?(?:%|percent\b|per cent\b)"),
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),

@@ -60,6 +60,9 @@ def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core)
     ("When did the talks take place?", "date"),
     ("What dates were set for the state visit?", "date"),
     ("how many students study in China?", "number"),
+    ("By what factor has trade grown?", "number"),
+    ("by what percentage did exports rise?", "percent"),
+    ("What share of the trade goes by rail?", "percent"),
     ("which news agency carried the story?", "outlet"),
     ("Which Chinese paper first ran the op-ed?", "outlet"),
     ("what state news agency filed the story?", "outlet"),
@@ -94,6 +97,13 @@ def test_a_how_many_question_wants_a_count_not_a_year_ordinal_or_code():
     assert has_shape("over thirty years", "number")
     for text in ("On the 27th local time", "the Beijing 2022 Winter Olympics", "5G networks"):
         assert not has_shape(text, "number"), text
+
+
+def test_a_percentage_question_wants_a_percentage_not_any_number():
+    assert has_shape("trade rose 9.2% year on year", "percent")
+    assert has_shape("up 12 percent", "percent") and has_shape("a 3 per cent fall", "percent")
+    assert not has_shape("trade grew more than 60 times", "percent")
+    assert has_shape("trade grew more than 60 times", "number")
 
 
 def test_bylines_and_datelines_have_their_own_shape():
