@@ -8,11 +8,11 @@ import textwrap
 from pathlib import Path
 from typing import Callable, TextIO
 
-from retrieval.engine import EXAMPLE_QUESTION, Engine
+from retrieval.engine import Engine
 from retrieval.schema import Answer, Source
 
-HELP = f"""Ask a question about the articles in plain English, e.g.
-  {EXAMPLE_QUESTION}
+HELP = """Ask a question about the articles in plain English, e.g.
+  {example}
 Commands: /sources  list the indexed articles
           /help     this text
           /quit     leave (Ctrl-D works too)"""
@@ -100,7 +100,7 @@ def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = s
         if command in ("/quit", "/exit", "/q"):
             return
         if command in ("/help", "/?"):
-            print(HELP, file=out)
+            print(HELP.format(example=engine.settings.example_question), file=out)
         elif command == "/sources":
             print(render_sources(engine.sources()), file=out)
         elif command.startswith("/") and " " not in command:

@@ -28,6 +28,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -40,7 +41,6 @@ from telegram.ext import (
 )
 
 from bot.render import sources_html, telegram_html
-from retrieval.engine import EXAMPLE_QUESTION
 from retrieval.errors import IndexProblem
 from retrieval.settings import Settings
 
@@ -348,6 +348,7 @@ class NewsBot:
 
     def __init__(self, settings: Settings, engine: "Engine", workers: int | None = None):
         self.engine = engine
+        self.example = settings.example_question
         self.allowed = AllowList(settings.telegram_allowed_users, settings.telegram_allowed_chats)
         self.limit = QuestionLimit(settings.questions_per_minute)
         workers = workers or max(2, min(4, os.cpu_count() or 1))  # two at least: one slow answer must not block all
@@ -384,7 +385,7 @@ class NewsBot:
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: what the bot knows, in two lines, with an example question."""
-        text = START_TEXT.format(count=len(self.engine.sources()), example=EXAMPLE_QUESTION)
+        text = START_TEXT.format(count=len(self.engine.sources()), example=escape(self.example))
         await reply(update.effective_message, text, html=True)
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -400,7 +401,7 @@ class NewsBot:
         message = update.effective_message
         parts = (message.text or "").split(maxsplit=1)
         if len(parts) < 2:
-            await reply(message, ASK_USAGE.format(example=EXAMPLE_QUESTION))
+            await reply(message, ASK_USAGE.format(example=self.example))
             return
         await self.answer(message, parts[1])
 

@@ -35,8 +35,20 @@ from .store import IndexData, Store
 
 log = logging.getLogger(__name__)
 
-EXAMPLE_QUESTION = "When were diplomatic relations between China and Kazakhstan established?"
 # controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
+# a whole message that only greets, thanks or says goodbye gets a friendly word, not a search;
+# a greeting before a question or thanks after it is dropped (the articles never use those words)
+_HELLO = r"hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day)"
+_THANKS = r"(?:many |great,? )?thanks?(?: you)?(?: (?:so|very) much| a lot)?|thx|ty|cheers|much appreciated"
+_ADDRESSEE = r"(?:[\s,]+(?:there|bot|again|all|everyone|then))?"
+_SMALL_TALK = re.compile(
+    rf"^\W*(?:(?P<hello>{_HELLO})|(?P<thanks>{_THANKS})|(?P<bye>bye|goodbye|bye-bye|see you|good night)){_ADDRESSEE}\W*$", re.I)
+_POLITE_EDGES = re.compile(rf"^\W*(?:{_HELLO}){_ADDRESSEE}(?:\s*[,!.:;-]+\s*|\s+)|[\s,.;-]+(?:{_THANKS}|please)\W*$", re.I)
+_SMALL_TALK_REPLY = {
+    "hello": "Hello! Ask me a question about the articles, for example: {example}",
+    "thanks": "You're welcome! Ask another question whenever you like.",
+    "bye": "Goodbye! Come back with a question any time.",
+}
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
@@ -224,14 +236,19 @@ class Engine:
         text = _INVISIBLE.sub(" ", question or "")
         text = " ".join(text.split())
         if not text:
-            return "", f"Please type a question, for example: {EXAMPLE_QUESTION}"
+            return "", f"Please type a question, for example: {self.settings.example_question}"
         if not any(c.isalnum() for c in text):
-            return "", f"I could not find any words in that. Try a question such as: {EXAMPLE_QUESTION}"
+            return "", f"I could not find any words in that. Try a question such as: {self.settings.example_question}"
         notice = ""
         limit = self.settings.max_question_chars
         if len(text) > limit:
             text = text[:limit].rsplit(" ", 1)[0] or text[:limit]
             notice = f"Your message was long, so I used only its first {limit} characters."
+        bare = _POLITE_EDGES.sub("", text).strip()
+        talk = _SMALL_TALK.match(text) or _SMALL_TALK.match(bare)
+        if talk:
+            return "", _SMALL_TALK_REPLY[talk.lastgroup].format(example=self.settings.example_question)
+        text = bare or text
         if self._english_only() and _latin_share(text) < 0.5:
             return "", "Sorry, I currently understand questions in English only. Please ask in English."
         return text, notice

@@ -12,6 +12,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+# shown in /start, /help and hints; fits the shipped articles, so set BOT_EXAMPLE_QUESTION for your own
+DEFAULT_EXAMPLE_QUESTION = "When were diplomatic relations between China and Kazakhstan established?"
 
 
 class SettingsError(ValueError):
@@ -83,6 +85,7 @@ class Settings:
     embed_backend: str = "onnx"
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 50_000
+    example_question: str = DEFAULT_EXAMPLE_QUESTION
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -111,6 +114,7 @@ class Settings:
             embed_backend=env.get("BOT_EMBED_BACKEND", "onnx").strip().lower() or "onnx",
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
+            example_question=" ".join(env.get("BOT_EXAMPLE_QUESTION", "").split()) or DEFAULT_EXAMPLE_QUESTION,
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

@@ -149,6 +149,29 @@ def test_unusable_questions_get_a_notice_not_a_search(engine, question):
     assert answer.notice
 
 
+@pytest.mark.parametrize("message, reply", [
+    ("hello", "Hello!"), ("Hi there!", "Hello!"), ("good morning", "Hello!"),
+    ("thanks!", "welcome"), ("Thank you so much.", "welcome"), ("Hey, thanks", "welcome"), ("bye", "Goodbye"),
+])
+def test_greetings_and_thanks_get_a_friendly_word_not_a_search(engine, message, reply):
+    # "thanks!" used to be answered with the passage where Jiang Wei thanked the participants
+    answer = engine.answer(message)
+    assert answer.unusable and reply in answer.notice and answer.passages == ()
+
+
+def test_a_question_that_starts_with_thanks_is_still_answered(engine):
+    assert not engine.answer("thanks to what has trade grown so much?").declined
+
+
+@pytest.mark.parametrize("message", ["hello, when were diplomatic relations established?",
+                                     "hey bot when were diplomatic relations established? thanks!",
+                                     "Hi there - when were diplomatic relations established, please?"])
+def test_a_greeting_or_thanks_around_a_question_does_not_change_its_answer(engine, message):
+    plain = engine.answer("when were diplomatic relations established?")
+    polite = engine.answer(message)
+    assert not polite.declined and polite.answer_sentence == plain.answer_sentence
+
+
 def test_other_script_gets_an_english_only_notice(engine):
     answer = engine.answer("Когда были установлены дипломатические отношения?")
     assert answer.unusable and "English" in answer.notice

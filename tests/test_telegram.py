@@ -18,8 +18,7 @@ from bot.telegram import (
     ASK_USAGE, AllowList, QuestionLimit, COMMANDS, NOT_TEXT, REFUSAL, SLOW_DOWN, SOMETHING_WRONG, build_application,
     POLLING, check_telegram_settings, run_telegram, webhook_options,
 )
-from retrieval.engine import EXAMPLE_QUESTION
-from retrieval.settings import Settings
+from retrieval.settings import DEFAULT_EXAMPLE_QUESTION, Settings
 from tests.botapi_standin import MESSAGE_LIMIT, ApplicationThread, Fault, telegram_html_text, telegram_units
 
 
@@ -104,11 +103,19 @@ def test_start_help_sources_and_bare_ask(botapi, bot, engine):
     alice = botapi.new_user("Alice")
     start, helps, sources, bare = (botapi.send_command(alice, c) for c in ("start", "help", "sources", "ask"))
     [start_reply] = botapi.wait_for_replies(start)
-    assert len(valid_reply(start_reply).splitlines()) == 2 and EXAMPLE_QUESTION in start_reply.plain
+    assert len(valid_reply(start_reply).splitlines()) == 2 and DEFAULT_EXAMPLE_QUESTION in start_reply.plain
     assert "/sources" in botapi.wait_for_replies(helps)[0].plain
     listed = valid_reply(botapi.wait_for_replies(sources)[0])
     assert all(s.title in listed for s in engine.sources())
-    assert botapi.wait_for_replies(bare)[0].plain == ASK_USAGE.format(example=EXAMPLE_QUESTION)
+    assert botapi.wait_for_replies(bare)[0].plain == ASK_USAGE.format(example=DEFAULT_EXAMPLE_QUESTION)
+
+
+def test_an_operator_sets_the_example_question_for_their_own_articles(botapi, run_bot):
+    run_bot(BOT_EXAMPLE_QUESTION="Who won the <mayoral> race?")
+    alice = botapi.new_user("Alice")
+    start, bare = botapi.send_command(alice, "start"), botapi.send_command(alice, "ask")
+    assert "Who won the <mayoral> race?" in valid_reply(botapi.wait_for_replies(start)[0])
+    assert botapi.wait_for_replies(bare)[0].plain == ASK_USAGE.format(example="Who won the <mayoral> race?")
 
 
 def test_hostile_text_comes_back_escaped(botapi, bot):
