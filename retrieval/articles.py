@@ -184,9 +184,10 @@ class Cleaner:
                 if rest and rest[0].isupper():
                     outlet = outlet or rest
                     blocks.append(Block(t, ln.start))
-                else:  # a bare dateline ("2022-05-20 0 By"): keep the date, so "when was it posted?" finds it
+                else:  # a bare dateline ("2022-05-20 0 By"): keep the date and time, so "when was it posted?" finds it
                     m = _ISO_DATE.search(t) or _LONG_DATE.search(t)
-                    blocks.append(Block(m.group(0), ln.start + m.start()))
+                    at = _TIME.match(t, m.end() + 1) if t[m.end():m.end() + 1] == " " else None  # and its time
+                    blocks.append(Block(t[m.start():(at or m).end()], ln.start + m.start()))
                 continue
             if _norm(t) in self.repeated or _is_junk_pattern(t):
                 continue

@@ -101,6 +101,15 @@ def test_shipped_articles_keep_title_date_and_outlet():
             assert junk not in a.text
 
 
+def test_a_bare_dateline_keeps_its_time_of_day(tmp_path):
+    # "at what time was it posted?" needs the time; "2022-05-20 0 By" has none, so only its date stays
+    for dateline, kept in (("2022-05-29 15:17:55", "2022-05-29 15:17:55"), ("2022-05-20 0 By", "2022-05-20")):
+        _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n\n{dateline}\n\n{OTHER_PAGE}".encode())
+        [article], _ = load_articles(tmp_path)
+        texts = [b.text for b in article.blocks]
+        assert kept in texts and article.date == dateline[:10], texts
+
+
 def test_sentences_split_without_space_after_full_stop_but_not_on_decimals():
     text = "It reached 9.53 billion US dollars, up 9.2% year on year.China always advocates peace. Dr. Smith agreed."
     sents = [s.text for s in split_sentences(text)]
