@@ -1,9 +1,10 @@
-"""Micro-batching of query encodes: concurrent questions share one model call.
+"""Micro-batching of query encodes: concurrent questions share one encode call.
 
 One worker thread takes every question waiting when it wakes and encodes them
-together. A lone caller pays no extra wait; under load, the questions that
-arrive while a batch is being encoded form the next batch, so throughput grows
-with concurrency instead of queueing one model call per question.
+together (the ONNX backend spreads them over the cores, one text per model run).
+A lone caller pays no extra wait; under load, the questions that arrive while a
+batch is being encoded form the next batch, so throughput grows with concurrency
+instead of queueing one encode call per question.
 
 >>> batcher = MicroBatcher(embedder.encode)
 >>> vector = batcher.encode_one("when were relations established?")
@@ -34,10 +35,15 @@ class MicroBatcher:
 
     def encode_one(self, text: str) -> np.ndarray:
         """The vector of ``text``; blocks until its batch is encoded."""
-        future: Future = Future()
-        self._queue.put((text, future))
+        return self.encode_many([text])[0]
+
+    def encode_many(self, texts: list[str]) -> list[np.ndarray]:
+        """The vectors of ``texts``, encoded in one batch with whatever else is waiting."""
+        futures = [Future() for _ in texts]
+        for text, future in zip(texts, futures):
+            self._queue.put((text, future))
         self._worker()
-        return future.result()
+        return [future.result() for future in futures]
 
     def _start_worker(self) -> threading.Thread:
         worker = threading.Thread(target=self._run, name="query-encoder", daemon=True)

@@ -11,6 +11,13 @@ Two halves:
   the tokenizer files and ``onnx_model.json`` (pooling, max length, versions).
 * ``OnnxEmbedder`` (serving time) loads that folder and reproduces the
   sentence-transformers pipeline: tokenise, transformer, pooling, L2-normalise.
+
+Each text runs through the model on its own. The int8 model quantises its activations
+per run, over the whole input, so in a batch a text's vector shifts with its batch-mates
+(cosine down to 0.976 at batch 32): the same article or question would get a different
+vector in a fresh build, an incremental one, or next to other users' questions. One text
+per run on one core, with texts spread over the cores, is reproducible and, measured on
+2 cores, faster than batching (468 texts/s against 353 at batch 32).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -377,6 +385,7 @@ class OnnxEmbedder:
     Cheap to construct (reads one JSON); the tokenizer and ONNX session load on first use
     or ``warm_up()``. ``encode`` is safe to call from several threads: the session's
     ``run`` is thread safe and the tokenizer is never reconfigured after loading.
+    ``threads``: how many texts are encoded side by side (default: the CPU count).
     """
 
     def __init__(self, onnx_dir: Path, threads: int | None = None):
@@ -388,8 +397,9 @@ class OnnxEmbedder:
         self.dim: int = int(self.meta["dim"])
         self.name: str = f"{self.meta['name']}:onnx-{'int8' if self.meta['quantized'] else 'fp32'}"
         self.max_seq_length: int = int(self.meta["max_seq_length"])
-        self.threads = threads
+        self.threads = max(1, int(threads or os.cpu_count() or 1))
         self._loaded = Lazy(self._open)
+        self._pool = Lazy(lambda: ThreadPoolExecutor(self.threads, thread_name_prefix="embed"))
 
     def __repr__(self) -> str:
         return f"OnnxEmbedder({str(self.onnx_dir)!r}, name={self.name!r}, dim={self.dim})"
@@ -412,8 +422,7 @@ class OnnxEmbedder:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.inter_op_num_threads = 1
-        if self.threads:
-            opts.intra_op_num_threads = int(self.threads)
+        opts.intra_op_num_threads = 1  # one core per text; encode runs texts side by side instead
         session = ort.InferenceSession(
             str(self.onnx_dir / self.meta.get("onnx_file", ONNX_FILE)), opts, providers=["CPUExecutionProvider"]
         )
@@ -433,8 +442,10 @@ class OnnxEmbedder:
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Embed ``texts``: float32, L2-normalised, shape ``(len(texts), dim)``, input order.
 
-        Texts are tokenised once, sorted by token count (longest first, so peak memory and
-        a pessimistic ETA show up early) and padded per batch, which cuts padding waste.
+        Each text is encoded alone (see the module docstring), so its vector never depends on
+        the other texts. Texts are tokenised once and handed to ``threads`` workers in chunks of
+        at most ``batch_size`` (the progress bar's step), longest first so a pessimistic ETA
+        shows up early.
         """
         if isinstance(texts, str):
             raise TypeError("encode expects a list of strings, not a single string")
@@ -448,17 +459,22 @@ class OnnxEmbedder:
         encodings = tokenizer.encode_batch(texts)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(-lengths, kind="stable")
-        batch_size = max(1, int(batch_size))
+        # every worker gets work even for a handful of texts (a question and its core run side by side)
+        step = max(1, min(int(batch_size), -(-len(texts) // self.threads)))
+        chunks = [order[start : start + step] for start in range(0, len(texts), step)]
+
+        def run(idx: np.ndarray) -> np.ndarray:
+            return np.stack([self._encode_one(session, encodings[i]) for i in idx])
 
         bar = None
-        if progress and len(texts) > batch_size:
+        if progress and len(texts) > step:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(texts), unit="text", desc=f"embedding ({self.name})", smoothing=0.1)
         try:
-            for start in range(0, len(texts), batch_size):
-                idx = order[start : start + batch_size]
-                out[idx] = self._encode_batch(session, [encodings[i] for i in idx])
+            done = map(run, chunks) if len(chunks) == 1 else self._pool().map(run, chunks)
+            for idx, vectors in zip(chunks, done):
+                out[idx] = vectors
                 if bar is not None:
                     bar.update(len(idx))
         finally:
@@ -466,20 +482,16 @@ class OnnxEmbedder:
                 bar.close()
         return out
 
-    def _encode_batch(self, session, encodings) -> np.ndarray:
-        width = max(1, max(len(e.ids) for e in encodings))
-        pad_id = int(self.meta.get("pad_id", 0))
-        ids = np.full((len(encodings), width), pad_id, dtype=np.int64)
-        mask = np.zeros((len(encodings), width), dtype=np.int64)
-        types = np.zeros((len(encodings), width), dtype=np.int64)
-        for row, enc in enumerate(encodings):
-            n = len(enc.ids)
-            ids[row, :n] = enc.ids
-            mask[row, :n] = 1
-            types[row, :n] = enc.type_ids
+    def _encode_one(self, session, enc) -> np.ndarray:
+        """One tokenised text through the model: its vector (no padding, no batch-mates)."""
+        if not enc.ids:  # a tokenizer without [CLS]/[SEP] and an empty text
+            return np.zeros(self.dim, dtype=np.float32)
+        ids = np.asarray([enc.ids], dtype=np.int64)
+        mask = np.ones_like(ids)
+        types = np.asarray([enc.type_ids], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
         hidden = session.run(None, {name: feeds[name] for name in self._input_names})[0]
-        return _l2_normalise(_pool(hidden, mask, self.meta["pooling"]))
+        return _l2_normalise(_pool(hidden, mask, self.meta["pooling"]))[0]
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, modes: list[str]) -> np.ndarray:

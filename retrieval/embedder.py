@@ -114,7 +114,8 @@ class OnnxInt8Embedder:
 
     @property
     def identity(self) -> str:
-        return f"{self.name}|onnx-int8"
+        # "per-text": vectors of one text per run; batched vectors (older indexes) are not reused
+        return f"{self.name}|onnx-int8|per-text"
 
     def _load(self):
         from .embed_onnx import OnnxEmbedder, export_onnx

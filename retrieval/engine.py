@@ -273,9 +273,9 @@ class Engine:
         data, searcher = self._require()
         text = searcher.normalise(text)
         core = question_core(text)
-        # one encode each: the int8 model quantises activations per call, so a vector shifts a little
-        # with the texts it is batched with; encoded apart, a lone question always gets the same answer
-        vecs = [self._queries.encode_one(t) for t in ([text, core] if core != text else [text])]
+        # side by side on two cores; each text runs alone through the model, so its vector is the same
+        # whether it is batched with its core, with other users' questions, or asked alone
+        vecs = self._queries.encode_many([text, core] if core != text else [text])
         if vecs[0].shape[0] != data.manifest.get("dim"):
             raise IndexProblem("the embedding model's dimension differs from the index; run `newsbot index`")
         evidence = searcher.search(text, vecs[0], vecs[1] if len(vecs) > 1 else None)

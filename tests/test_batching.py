@@ -47,3 +47,17 @@ def test_encoder_failure_reaches_the_caller_and_the_worker_survives():
         batcher.encode_one("a")
     state["fail"] = False
     assert batcher.encode_one("b").tolist() == [1.0, 1.0]
+
+
+def test_a_question_gets_the_same_answer_alone_and_among_other_users_questions(engine):
+    # the real engine and int8 model: concurrent questions are encoded together, and each must
+    # still get exactly the scores it gets when asked alone
+    questions = ["when were diplomatic relations established?", "which currency do they use in kazakhstan?",
+                 "who edited the anniversary article?", "How many people attended the roundtable?",
+                 "what did Wang Yi say about trade?", "hello there, how far is the moon?"] * 3
+    alone = {q: engine.evidence(q) for q in set(questions)}
+    with ThreadPoolExecutor(len(questions)) as pool:
+        crowded = list(pool.map(engine.evidence, questions))
+    assert engine._queries.batches > 0
+    for q, ev in zip(questions, crowded):
+        assert [(r.row, r.score) for r in ev.ranked] == [(r.row, r.score) for r in alone[q].ranked], q

@@ -164,3 +164,14 @@ def test_export_refuses_to_replace_a_foreign_folder(tmp_path):
     with pytest.raises(OnnxExportError, match="not an ONNX export"):
         export_onnx(gt_model.get_model_path(), tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_a_texts_vector_does_not_depend_on_the_texts_encoded_with_it(onnx_embedder, sentences):
+    # the int8 model quantises activations per run; batched, a text's vector shifted with its
+    # batch-mates (cosine down to 0.976), so a fresh build, an incremental one and a question asked
+    # next to other users' questions disagreed. Every text now runs alone: the vectors are identical.
+    alone = np.stack([onnx_embedder.encode([s])[0] for s in sentences])
+    together = onnx_embedder.encode(sentences)
+    shuffled = onnx_embedder.encode(sentences[::-1] + ["an unrelated text " * 30])[: len(sentences)][::-1]
+    assert np.array_equal(alone, together) and np.array_equal(alone, shuffled)
+    assert np.array_equal(together, OnnxEmbedder(onnx_embedder.onnx_dir, threads=1).encode(sentences, batch_size=2))
