@@ -36,20 +36,20 @@ from .store import IndexData, Store
 log = logging.getLogger(__name__)
 
 # controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
+_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 # a whole message that only greets, thanks or says goodbye gets a friendly word, not a search;
 # a greeting before a question or thanks after it is dropped (the articles never use those words)
-_HELLO = r"hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day)"
+_HELLO = r"hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)"
 _THANKS = r"(?:many |great,? )?thanks?(?: you)?(?: (?:so|very) much| a lot)?|thx|ty|cheers|much appreciated"
 _ADDRESSEE = r"(?:[\s,]+(?:there|bot|again|all|everyone|then))?"
 _SMALL_TALK = re.compile(
-    rf"^\W*(?:(?P<hello>{_HELLO})|(?P<thanks>{_THANKS})|(?P<bye>bye|goodbye|bye-bye|see you|good night)){_ADDRESSEE}\W*$", re.I)
+    rf"^\W*(?:(?P<hello>{_HELLO}|greetings|good day)|(?P<thanks>{_THANKS})|(?P<bye>bye|goodbye|bye-bye|see you|good night)){_ADDRESSEE}\W*$", re.I)
 _POLITE_EDGES = re.compile(rf"^\W*(?:{_HELLO}){_ADDRESSEE}(?:\s*[,!.:;-]+\s*|\s+)|[\s,.;-]+(?:{_THANKS}|please)\W*$", re.I)
 _SMALL_TALK_REPLY = {
     "hello": "Hello! Ask me a question about the articles, for example: {example}",
     "thanks": "You're welcome! Ask another question whenever you like.",
     "bye": "Goodbye! Come back with a question any time.",
 }
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
 
 
 def text_key(text: str) -> bytes:
