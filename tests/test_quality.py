@@ -1,10 +1,11 @@
-"""Retrieval quality on the dev questions, with the real model: guards against regressions.
+"""Retrieval quality on the dev and held-out questions, with the real model: guards against regressions.
 
-The floors sit just under the figures measured when they were set (README, "Answer quality");
-raise them when the figures improve. Hit@3, sentence hit@1 and wrongly declined meet the issue's
-targets (0.98, 0.80, 0.03); hit@1 and ood declined are still below theirs (0.90, 0.95).
-The int8 encoder's vectors shift a little with the texts they are batched with, so an unrelated
-change to the corpus's sentences can move a figure by one question; the floors allow for that.
+The floors sit at or just under the figures measured when they were set (README, "Answer quality");
+raise them when the figures improve. On dev, hit@3, sentence hit@1 and wrongly declined meet the
+issue's targets (0.98, 0.80, 0.03); hit@1 and ood declined are still below theirs (0.90, 0.95).
+The held-out sets were not tuned on: their floors catch a change that wins on dev by losing on
+questions the weights never saw. Vectors no longer depend on batch-mates, so the figures are
+reproducible and the floors need no slack for encoder noise.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval.evaluate import evaluate, read_questions
+from retrieval.settings import PROJECT_ROOT
 from tests.conftest import DEV_SET
 
 
@@ -29,7 +31,7 @@ def test_right_passage_in_top_three(report):
 
 
 def test_highlighted_sentence_holds_the_answer(report):
-    assert report.sentence_hit1 >= 0.82
+    assert report.sentence_hit1 >= 0.84
 
 
 def test_off_topic_questions_are_declined(report):
@@ -43,3 +45,15 @@ def test_answerable_questions_are_rarely_declined(report):
 def test_at_most_three_passages_of_at_most_1000_characters(report):
     assert report.max_passages <= 3
     assert report.max_chars <= 1000
+
+
+# passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
+HELD_OUT_FLOORS = {"heldout.jsonl": (0.83, 0.92, 0.77, 0.81, 0.08), "heldout2.jsonl": (0.75, 0.84, 0.71, 0.60, 0.09)}
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT_FLOORS))
+def test_held_out_questions_do_not_regress(engine, name):
+    got = evaluate(read_questions(PROJECT_ROOT / "eval" / name), engine.answer)
+    hit1, hit3, sentence, ood, in_declined = HELD_OUT_FLOORS[name]
+    assert got.hit1 >= hit1 and got.hit3 >= hit3 and got.sentence_hit1 >= sentence, got
+    assert got.ood_declined >= ood and got.in_declined <= in_declined, got
