@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import threading
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -27,29 +25,14 @@ from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
 from .lexical import Lexical
 from .passages import make_passages
+from .questions import clean_question
 from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source
 from .search import Evidence, Searcher, Weights, question_core
-from .settings import DEFAULT_MODEL, Settings
+from .settings import Settings
 from .store import IndexData, Store
 
 log = logging.getLogger(__name__)
-
-# controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-# a whole message that only greets, thanks or says goodbye gets a friendly word, not a search;
-# a greeting before a question or thanks after it is dropped (the articles never use those words)
-_HELLO = r"hi|hello|hey|hiya|howdy|good (?:morning|afternoon|evening)"
-_THANKS = r"(?:many |great,? )?thanks?(?: you)?(?: (?:so|very) much| a lot)?|thx|ty|cheers|much appreciated"
-_ADDRESSEE = r"(?:[\s,]+(?:there|bot|again|all|everyone|then))?"
-_SMALL_TALK = re.compile(
-    rf"^\W*(?:(?P<hello>{_HELLO}|greetings|good day)|(?P<thanks>{_THANKS})|(?P<bye>bye|goodbye|bye-bye|see you|good night)){_ADDRESSEE}\W*$", re.I)
-_POLITE_EDGES = re.compile(rf"^\W*(?:{_HELLO}){_ADDRESSEE}(?:\s*[,!.:;-]+\s*|\s+)|[\s,.;-]+(?:{_THANKS}|please)\W*$", re.I)
-_SMALL_TALK_REPLY = {
-    "hello": "Hello! Ask me a question about the articles, for example: {example}",
-    "thanks": "You're welcome! Ask another question whenever you like.",
-    "bye": "Goodbye! Come back with a question any time.",
-}
 
 
 def text_key(text: str) -> bytes:
@@ -66,14 +49,6 @@ def _fingerprint(folder: Path) -> dict[str, dict]:
             continue
         out[path.relative_to(folder).as_posix()] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
     return out
-
-
-def _latin_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 1.0
-    latin = sum(1 for c in letters if "LATIN" in unicodedata.name(c, ""))
-    return latin / len(letters)
 
 
 class Engine:
@@ -233,31 +208,7 @@ class Engine:
 
     def clean_question(self, question: str) -> tuple[str, str]:
         """(usable question, notice for the user); an empty question means do not search."""
-        text = _INVISIBLE.sub(" ", question or "")
-        text = " ".join(text.split())
-        if not text:
-            return "", f"Please type a question, for example: {self.settings.example_question}"
-        if not any(c.isalnum() for c in text):
-            return "", f"I could not find any words in that. Try a question such as: {self.settings.example_question}"
-        notice = ""
-        limit = self.settings.max_question_chars
-        if len(text) > limit:
-            text = text[:limit].rsplit(" ", 1)[0] or text[:limit]
-            notice = f"Your message was long, so I used only its first {limit} characters."
-        bare = _POLITE_EDGES.sub("", text).strip()
-        talk = _SMALL_TALK.match(text) or _SMALL_TALK.match(bare)
-        if talk:
-            return "", _SMALL_TALK_REPLY[talk.lastgroup].format(example=self.settings.example_question)
-        text = bare or text
-        if self._english_only() and _latin_share(text) < 0.5:
-            return "", "Sorry, I currently understand questions in English only. Please ask in English."
-        return text, notice
-
-    def _english_only(self) -> bool:
-        scripts = self.settings.question_scripts
-        if scripts == "auto":
-            return self.settings.model.lower() in {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
-        return scripts == "latin"
+        return clean_question(question, self.settings)
 
     def answer(self, question: str) -> Answer:
         """Answer one question from the indexed articles."""
