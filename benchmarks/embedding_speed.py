@@ -186,7 +186,7 @@ def run_worker(kind: str, path: str, out: Path, args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch and ORT intra-op threads")
+    ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1), help="torch intra-op threads; ONNX texts encoded side by side, one core each")
     ap.add_argument("--rounds", type=int, default=3, help="fresh worker runs per backend, interleaved")
     ap.add_argument("--repeats", type=int, default=1, help="passes over the passages per worker run")
     ap.add_argument("--texts", type=int, default=600)

@@ -399,7 +399,7 @@ class OnnxEmbedder:
         self.max_seq_length: int = int(self.meta["max_seq_length"])
         self.threads = max(1, int(threads or os.cpu_count() or 1))
         self._loaded = Lazy(self._open)
-        self._pool = Lazy(lambda: ThreadPoolExecutor(self.threads, thread_name_prefix="embed"))
+        self._workers = Lazy(lambda: ThreadPoolExecutor(self.threads, thread_name_prefix="embed"))
 
     def __repr__(self) -> str:
         return f"OnnxEmbedder({str(self.onnx_dir)!r}, name={self.name!r}, dim={self.dim})"
@@ -472,7 +472,7 @@ class OnnxEmbedder:
 
             bar = tqdm(total=len(texts), unit="text", desc=f"embedding ({self.name})", smoothing=0.1)
         try:
-            done = map(run, chunks) if len(chunks) == 1 else self._pool().map(run, chunks)
+            done = map(run, chunks) if len(chunks) == 1 else self._workers().map(run, chunks)
             for idx, vectors in zip(chunks, done):
                 out[idx] = vectors
                 if bar is not None:
