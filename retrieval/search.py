@@ -222,7 +222,9 @@ class Searcher:
         topic = [t for t in tokens if t not in kind_words] or tokens
         if len(data.passages) == 0:
             return ev
-        rows, bm25 = self._candidates(tokens, qvec)
+        # "which website ran the piece on X": "website" and "piece" name what is asked about the article, not
+        # words of its text (a passage quoting "the official website" is no closer); other kinds keep theirs
+        rows, bm25 = self._candidates(topic if kind in _METADATA else tokens, qvec)
         queries = np.stack([qvec] if core_vec is None else [qvec, core_vec]).astype(np.float32).T
         pdense = (np.asarray(data.passage_vectors[rows], dtype=np.float32) @ queries).max(axis=1)
         first = self._first_sentence
