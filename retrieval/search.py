@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .lexical import Lexical, fold, tokenize
+from .lexical import Lexical, common_stems, fold, tokenize
 from .schema import Passage
 from .store import IndexData
 
@@ -140,7 +140,8 @@ class Evidence:
     kind: str
     ranked: list[Ranked] = field(default_factory=list)
     coverage: float = 0.0   # IDF-weighted share of question words in the best passage
-    unseen: float = 0.0     # IDF-weighted share of question words the articles never use
+    unseen: float = 0.0     # IDF-weighted share of question words the articles never use (the commonest
+                            # English words aside)
 
 
 class Searcher:
@@ -261,7 +262,11 @@ class Searcher:
             ev.coverage = self.coverage(topic, self._tokens(topical.get(ev.ranked[0].row, ev.ranked[0].row))[0])
         weights = self._idf_weights(topic)
         total = sum(weights.values())
-        ev.unseen = sum(v for t, v in weights.items() if t not in data.lexical.df) / total if total else 1.0
+        absent = [t for t in weights if t not in data.lexical.df]
+        if absent:  # a very common word the articles lack ("called", "else") says nothing about the topic
+            common = common_stems(question)
+            absent = [t for t in absent if t not in common]
+        ev.unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return ev
 
 

@@ -92,3 +92,8 @@ def test_row_reader_reports_a_file_shorter_than_its_header(tmp_path):
         fh.truncate(200)
     with pytest.raises(OSError, match="shorter"):
         rows[90]
+
+
+def test_common_stems_are_the_commonest_english_words_only():
+    assert {"call", "els", "run"} <= lexical.common_stems("What was it called, who else will run it?")
+    assert not lexical.common_stems("currency referendum pipeline Uzbekistan") & {"currenc", "referendum", "pipelin"}

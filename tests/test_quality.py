@@ -23,7 +23,7 @@ def report(engine):
 
 
 def test_right_passage_first(report):
-    assert report.hit1 >= 0.87
+    assert report.hit1 >= 0.89
 
 
 def test_right_passage_in_top_three(report):
@@ -31,11 +31,14 @@ def test_right_passage_in_top_three(report):
 
 
 def test_highlighted_sentence_holds_the_answer(report):
-    assert report.sentence_hit1 >= 0.84
+    assert report.sentence_hit1 >= 0.86
 
 
 def test_off_topic_questions_are_declined(report):
-    assert report.ood_declined >= 0.85
+    # 0.875 until common English words the articles lack stopped counting as unknown ("called", "else"):
+    # dev lost one off-topic decline ("...renamed back to Astana?") while the held-out sets stopped
+    # wrongly declining 6 answerable questions of 99, so the trade was taken
+    assert report.ood_declined >= 0.81
 
 
 def test_answerable_questions_are_rarely_declined(report):
@@ -48,7 +51,7 @@ def test_at_most_three_passages_of_at_most_1000_characters(report):
 
 
 # passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
-HELD_OUT_FLOORS = {"heldout.jsonl": (0.83, 0.92, 0.77, 0.81, 0.08), "heldout2.jsonl": (0.75, 0.84, 0.71, 0.60, 0.09)}
+HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02), "heldout2.jsonl": (0.80, 0.88, 0.73, 0.60, 0.03)}
 
 
 @pytest.mark.parametrize("name", sorted(HELD_OUT_FLOORS))
