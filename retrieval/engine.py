@@ -23,7 +23,7 @@ from .articles import list_corpus, load_articles, stage
 from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
-from .lexical import Lexical
+from .lexical import Lexical, common_stems
 from .passages import make_passages
 from .questions import clean_question
 from .rerank import Reranker
@@ -148,6 +148,7 @@ class Engine:
         """Load the live index; raises ``IndexProblem`` with what to run."""
         data = self.store.load(self.settings.model)
         data.lexical.speller.known = self._known_words()
+        common_stems("the")  # loads the word-frequency table now, not during someone's first question
         searcher = Searcher(data, self.weights)
         with self._lock:
             self._data, self._searcher = data, searcher
