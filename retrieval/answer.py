@@ -21,7 +21,7 @@ class DeclinePolicy:
     with ``benchmarks/calibrate.py``.
 
     confidence = best-sentence similarity + coverage * share of question words in the
-    passage - unseen * share of question words absent from every article
+    passage - unseen * share of question words absent from every article (the commonest English words aside)
     + bm25 * saturated BM25 score of the best passage
     """
 
