@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .progress import stage
 from .schema import Article, Block, Skipped
 
 log = logging.getLogger(__name__)
@@ -60,15 +61,6 @@ class _Line:
     @property
     def words(self) -> int:
         return len(self.text.split())
-
-
-def stage(items, label: str, progress: bool, unit: str = "file"):
-    """``items`` with a progress bar (rate, ETA) that appears only if the stage lasts over a second."""
-    if not progress:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=label, unit=unit, delay=1.0)
 
 
 def list_corpus(folder: Path, skipped: list[Skipped] | None = None) -> list[Path]:

@@ -19,12 +19,13 @@ import numpy as np
 
 from . import vector_index
 from .answer import DeclinePolicy, compose
-from .articles import list_corpus, load_articles, stage
+from .articles import list_corpus, load_articles
 from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
 from .lexical import Lexical, common_stems
 from .passages import make_passages
+from .progress import stage
 from .questions import clean_question
 from .rerank import Reranker
 from .schema import UNUSABLE, Answer, BuildReport, Source

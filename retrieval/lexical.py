@@ -18,6 +18,7 @@ import numpy as np
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+from .progress import stage
 from .rows import NpyRows
 
 # question phrasing that carries no topic
@@ -219,11 +220,8 @@ class Lexical:
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         counts: Counter[str] = Counter()
         tokens = []
-        if progress:
-            from tqdm import tqdm
-
-            texts = tqdm(texts, desc="BM25", unit="passage", delay=1.0)
-        for t in texts:  # one uncached fold per text: a corpus would only flush ``fold``'s cache
+        # one uncached fold per text: a corpus would only flush ``fold``'s cache
+        for t in stage(texts, "BM25", progress, "passage"):
             ws = _split(_fold(t))
             counts.update(ws)
             tokens.append(_content_stems(ws) or ["<empty>"])

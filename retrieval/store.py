@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from . import vector_index
-from .articles import stage
 from .errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
 from .lexical import Lexical
+from .progress import stage
 from .rows import NpyRows
 from .schema import Passage, Source
 from .vector_index import IndexSpec

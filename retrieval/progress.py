@@ -1,0 +1,12 @@
+"""Progress bars for the stages of a build (reading, cleaning, splitting, BM25, writing)."""
+
+from __future__ import annotations
+
+
+def stage(items, label: str, progress: bool, unit: str = "file"):
+    """``items`` with a progress bar (rate, ETA) that appears only if the stage lasts over a second."""
+    if not progress:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit=unit, delay=1.0)
