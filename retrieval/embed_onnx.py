@@ -429,10 +429,10 @@ class OnnxEmbedder:
         self._input_names = [i.name for i in session.get_inputs()]
         return session, tokenizer
 
-    def words(self) -> frozenset[str]:
-        """Whole alphabetic words of the tokenizer's vocabulary (no sub-word pieces or special tokens)."""
+    def vocabulary(self) -> list[str]:
+        """The tokenizer's vocabulary (words, sub-word pieces, special tokens)."""
         _, tokenizer = self._load()
-        return frozenset(w.lower() for w in tokenizer.get_vocab() if w.isalpha())
+        return list(tokenizer.get_vocab())
 
     def warm_up(self) -> "OnnxEmbedder":
         """Load everything and run one tiny batch, so the first real question pays no start-up cost."""

@@ -85,9 +85,9 @@ class Embedder:
     def dim(self) -> int:
         return int(self._model().get_embedding_dimension())
 
-    def words(self) -> frozenset[str]:
-        """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
-        return frozenset(w.lower() for w in self._model().tokenizer.get_vocab() if w.isalpha())
+    def vocabulary(self) -> list[str]:
+        """The tokenizer's vocabulary (words, sub-word pieces, special tokens)."""
+        return list(self._model().tokenizer.get_vocab())
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         model = self._model()
@@ -142,9 +142,9 @@ class OnnxInt8Embedder:
     def dim(self) -> int:
         return self._inner().dim
 
-    def words(self) -> frozenset[str]:
-        """Whole words of the model's tokenizer vocabulary: the speller leaves these alone."""
-        return self._inner().words()
+    def vocabulary(self) -> list[str]:
+        """The tokenizer's vocabulary (words, sub-word pieces, special tokens)."""
+        return self._inner().vocabulary()
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         inner = self._inner()

@@ -155,15 +155,17 @@ class Engine:
             self._data, self._searcher = data, searcher
 
     def _known_words(self) -> frozenset[str]:
-        """Real words for the speller to leave alone: the embedder's vocabulary, read once.
+        """Real words for the speller to leave alone: the whole words of the embedder's vocabulary
+        (not its sub-word pieces or special tokens), read once.
 
         Without it the speller "corrected" everyday words the articles happen to lack into
         different words they use ("thank" -> "than", "keep" -> "keen", "were" -> "week").
         An embedder without a vocabulary (a test double) leaves the speller as it was.
         """
         if self._words is None:
-            words = getattr(self.embedder, "words", None)
-            self._words = words() if callable(words) else frozenset()
+            vocabulary = getattr(self.embedder, "vocabulary", None)
+            tokens = vocabulary() if callable(vocabulary) else []
+            self._words = frozenset(t.lower() for t in tokens if t.isalpha())
         return self._words
 
     def is_stale(self) -> bool:
