@@ -299,13 +299,13 @@ class BotApiStandIn:
         """``/command[@bot] args``; ``addressed`` appends the bot's username as groups do."""
         head = f"/{command}" + (f"@{self.bot_username}" if addressed else "")
         text = f"{head} {args}".rstrip()
-        entity = {"type": "bot_command", "offset": 0, "length": _units(head)}
+        entity = {"type": "bot_command", "offset": 0, "length": telegram_units(head)}
         return self.make_text(user, text, chat, entities=[entity])
 
     def make_mention(self, user: dict, text: str, chat: dict | None = None) -> dict:
         """``@bot text`` with a mention entity, as a group member addressing the bot."""
         handle = f"@{self.bot_username}"
-        entity = {"type": "mention", "offset": 0, "length": _units(handle)}
+        entity = {"type": "mention", "offset": 0, "length": telegram_units(handle)}
         return self.make_text(user, f"{handle} {text}", chat, entities=[entity])
 
     def make_reply(self, user: dict, text: str, to: Sent | dict, chat: dict | None = None) -> dict:
@@ -750,10 +750,6 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _units(text: str) -> int:
-    return telegram_units(text)
 
 
 # --------------------------------------------------------------------------- running a PTB Application

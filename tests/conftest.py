@@ -27,6 +27,13 @@ def make_settings(corpus: Path, index: Path, **changes) -> Settings:
         corpus_dir=corpus, index_dir=index, **changes)
 
 
+def bot_process_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the bot's own settings (BOT_*, TELEGRAM_*), plus ``extra``:
+    a developer's settings must not leak into a bot started as a subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
+    return {**env, **extra}
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The default embedder (ONNX int8 of the bundled MiniLM), loaded once for the session."""

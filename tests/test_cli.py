@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 
 from retrieval.settings import PROJECT_ROOT
-from tests.conftest import DEV_SET, SEEDS
+from tests.conftest import DEV_SET, SEEDS, bot_process_env
 
 
 def run(*args, stdin: str = "", env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True,
-                          text=True, cwd=PROJECT_ROOT, env=full_env, timeout=timeout)
+                          text=True, cwd=PROJECT_ROOT, env=bot_process_env(**(env or {})), timeout=timeout)
 
 
 def test_ask_json_has_the_stable_shape(index_copy):

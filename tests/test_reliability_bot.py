@@ -8,7 +8,6 @@ checks that the bot token never reached the captured logs (DEBUG included).
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import random
 import shutil
@@ -23,7 +22,7 @@ from bot.telegram import SLOW_DOWN
 from retrieval.engine import Engine
 from retrieval.settings import PROJECT_ROOT
 from tests.botapi_standin import Fault
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, bot_process_env, make_settings
 from tests.test_telegram import QUESTION, GatedEngine, bot, run_bot, valid_reply  # noqa: F401 - fixtures
 
 QUESTIONS = [
@@ -220,9 +219,9 @@ class BotProcess:
     """``STUB_BOT`` in a subprocess against the stand-in, its output lines readable with a timeout."""
 
     def __init__(self, botapi):
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-        env.update(PYTHONPATH=str(PROJECT_ROOT), TELEGRAM_BOT_TOKEN=botapi.token, BOT_LOG_LEVEL="DEBUG",
-                   TELEGRAM_API_BASE_URL=botapi.root_url, BOT_QUESTIONS_PER_MINUTE="0", BOT_INDEX_CHECK_SECONDS="0")
+        env = bot_process_env(PYTHONPATH=str(PROJECT_ROOT), TELEGRAM_BOT_TOKEN=botapi.token, BOT_LOG_LEVEL="DEBUG",
+                              TELEGRAM_API_BASE_URL=botapi.root_url, BOT_QUESTIONS_PER_MINUTE="0",
+                              BOT_INDEX_CHECK_SECONDS="0")
         self.proc = subprocess.Popen([sys.executable, "-c", STUB_BOT], env=env, cwd=PROJECT_ROOT, text=True,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out: queue.Queue[str] = queue.Queue()

@@ -25,7 +25,7 @@ from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexPro
 from retrieval.schema import Passage
 from retrieval.settings import PROJECT_ROOT
 from retrieval.store import FORMAT_VERSION, LOCK, POINTER, checksum
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, bot_process_env, make_settings
 
 QUESTION = "when were diplomatic relations established?"
 REMOVED = "002_37fe6401c5483390.txt"
@@ -77,8 +77,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 def cli_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    return {**env, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1"}
+    return bot_process_env(PYTHONPATH=str(PROJECT_ROOT), HF_HUB_OFFLINE="1")
 
 
 class HookedBuild:

@@ -8,7 +8,6 @@ Corpus oddities go through a real build that reuses the shipped index's vectors.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from retrieval.engine import Engine
 from retrieval.errors import CorpusProblem
 from retrieval.settings import PROJECT_ROOT
 from tests.botapi_standin import MESSAGE_LIMIT, telegram_html_text, telegram_units
-from tests.conftest import SEEDS, make_settings
+from tests.conftest import SEEDS, bot_process_env, make_settings
 from tests.test_telegram import run_bot, valid_reply  # noqa: F401 - run_bot is a fixture
 
 QUESTION = "when were diplomatic relations established?"
@@ -125,10 +124,9 @@ def test_console_process_survives_raw_bytes_on_stdin(index_copy):
         b"/sources",
         b"/quit",
     ]) + b"\n"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
     for locale in ("C.UTF-8",):  # Python reads stdin strictly or with surrogateescape depending on the locale
         done = subprocess.run([sys.executable, "-m", "bot", "--index-dir", str(index_copy), "chat"], input=raw,
-                              capture_output=True, cwd=PROJECT_ROOT, env={**env, "LC_ALL": locale}, timeout=300)
+                              capture_output=True, cwd=PROJECT_ROOT, env=bot_process_env(LC_ALL=locale), timeout=300)
         out, err = done.stdout.decode("utf-8"), done.stderr.decode("utf-8", "replace")
         assert done.returncode == 0 and "Traceback" not in err, err[-2000:]
         assert out.count("1992") >= 2, "both the undecodable and the NUL-laden question were answered"
@@ -214,9 +212,9 @@ def test_odd_corpus_files_are_skipped_with_reasons_and_nothing_outside_is_read(
 def test_index_command_lists_every_skipped_file_by_name(odd_corpus, index_copy, embedder):
     corpus, _ = odd_corpus
     Engine(make_settings(corpus, index_copy), embedder=embedder).build(progress=False)  # the command then reuses it
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
     done = subprocess.run([sys.executable, "-m", "bot", "--corpus", str(corpus), "--index-dir", str(index_copy),
-                           "index"], capture_output=True, text=True, cwd=PROJECT_ROOT, env=env, timeout=300)
+                           "index"], capture_output=True, text=True, cwd=PROJECT_ROOT, env=bot_process_env(),
+                          timeout=300)
     assert done.returncode == 0, done.stderr
     for name in ("link.txt", "image.txt", "utf16.txt", "huge.txt", "copy-of-001.txt"):
         assert f"skipped {name}: " in done.stdout
