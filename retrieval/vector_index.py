@@ -76,17 +76,13 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = 
         index.train(sample)
     else:
         raise ValueError(f"unknown index kind {spec.kind!r}")
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(vectors), desc=f"{spec.kind} index", unit="vector", delay=1.0)
-    for start in range(0, len(vectors), 65536):
-        index.add(vectors[start:start + 65536])
-        if bar is not None:
-            bar.update(len(vectors[start:start + 65536]))
-    if bar is not None:
-        bar.close()
+    with tqdm(total=len(vectors), desc=f"{spec.kind} index", unit="vector", delay=1.0, disable=not progress) as bar:
+        for start in range(0, len(vectors), 65536):
+            chunk = vectors[start:start + 65536]
+            index.add(chunk)
+            bar.update(len(chunk))
     return index
 
 
