@@ -39,7 +39,8 @@ _METADATA = ("outlet", "published", "byline")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _SHAPES = {
-    "year": re.compile(r"\b(1[89]|20)\d\d\b"),
+    # a calendar year, or one counted back from the article's date ("diplomatic ties 30 years ago")
+    "year": re.compile(r"\b((1[89]|20)\d\d|\d+ years? ago)\b"),
     "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
     "percent": re.compile(r"\d\s?(?:%|percent\b|per cent\b)"),
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
