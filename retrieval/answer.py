@@ -64,9 +64,9 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
         return "the index holds no passages"
     top = ev.ranked[0]
     sentence = top.passage.sentences[top.sentence_index].text
-    # a "what year" answer may still be "30 years ago": any date will do for not declining
-    kind = {"year": "date", "published": "date", "percent": "number"}.get(ev.kind, ev.kind)
-    if policy.shape_check and kind in ("date", "number") and not has_shape(sentence, kind):
+    # a "what year" answer needs a year (or "30 years ago"): "on the 27th" or "on Tuesday" does not answer it
+    kind = {"published": "date", "percent": "number"}.get(ev.kind, ev.kind)
+    if policy.shape_check and kind in ("date", "year", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
     score = confidence(ev, policy)
     if score < policy.threshold:

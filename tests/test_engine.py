@@ -163,6 +163,15 @@ def test_off_topic_question_is_declined_with_a_reason(engine):
     assert answer.passages == () and answer.answer_sentence == ""
 
 
+def test_a_year_question_whose_best_sentence_states_only_a_day_is_declined(engine):
+    # the best passage says when the roundtable was held ("On the 27th local time"), not when the
+    # foundation behind it was set up: a day of the month is no year
+    answer = engine.answer("what year was the Silk Road Today founded?")
+    assert answer.declined
+    assert "year" in answer.declined_reason
+    assert not engine.answer("In what year were diplomatic relations established?").declined
+
+
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!... 🙂🙂", "\u200b\u200f"])
 def test_unusable_questions_get_a_notice_not_a_search(engine, question):
     answer = engine.answer(question)
