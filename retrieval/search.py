@@ -75,6 +75,23 @@ def question_core(question: str) -> str:
     return core or question
 
 
+# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said
+_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*")
+
+
+def attribution_words(question: str) -> frozenset[str]:
+    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the ambassador").
+
+    They help find the passage (it is about that speaker) but not the sentence to emphasise: the
+    one naming the speaker ("According to the official website of the Consulate General ...") is
+    seldom the one holding what was said.
+
+    >>> sorted(attribution_words("what values have they kept, per the consul general in almaty?"))
+    ['almati', 'consul', 'general']
+    """
+    return frozenset(t for m in _ATTRIBUTION.finditer(fold(question)) for t in tokenize(m.group(0)))
+
+
 def question_kind(question: str) -> tuple[str, frozenset[str]]:
     """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
 
@@ -222,6 +239,8 @@ class Searcher:
         kind, kind_words = question_kind(question)
         ev = Evidence(question=question, tokens=tokens, kind=kind)
         topic = [t for t in tokens if t not in kind_words] or tokens
+        said = attribution_words(question)
+        content = [t for t in tokens if t not in said] or tokens  # what the emphasised sentence should share
         if len(data.passages) == 0:
             return ev
         # "which website ran the piece on X": "website" and "piece" name what is asked about the article, not
@@ -247,7 +266,7 @@ class Searcher:
             p = data.passages[row]
             shapes = [has_shape(s.text, ev.kind, p.outlet, p.date) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
-            sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(tokens, sent_tokens[j])
+            sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(content, sent_tokens[j])
                       + (shape_bonus if shapes[j] else 0.0) for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
             score = float(base[i]) + ((w.metadata if ev.kind in _METADATA else w.shape) if any(shapes) else 0.0)

@@ -11,7 +11,7 @@ import pytest
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from retrieval.lexical import Speller
-from retrieval.search import has_shape, question_core, question_kind
+from retrieval.search import attribution_words, has_shape, question_core, question_kind
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -161,6 +161,24 @@ def test_off_topic_question_is_declined_with_a_reason(engine):
     answer = engine.answer("What is the best recipe for banana bread?")
     assert answer.declined and answer.declined_reason
     assert answer.passages == () and answer.answer_sentence == ""
+
+
+def test_attribution_names_the_speaker_not_the_content():
+    assert attribution_words("what values have they kept, per the consul general in almaty?") == \
+        {"consul", "general", "almati"}
+    assert attribution_words("According to Zhang Xiao, how have ties developed?") == {"zhang", "xiao"}
+    assert attribution_words("How did Kazakhstan's per capita income grow?") == frozenset()
+
+
+@pytest.mark.parametrize("question, wanted", [
+    # the sentence naming the speaker ("Zhang Xiao said that ...") used to be emphasised over what he said
+    ("what do the two sides do on issues of core interest, according to Zhang Xiao?", "support each other"),
+    ("what did the completed projects do for the people, per Jiang Wei?", "benefited the people"),
+])
+def test_the_emphasised_sentence_holds_what_was_said_not_who_said_it(engine, question, wanted):
+    answer = engine.answer(question)
+    assert not answer.declined
+    assert wanted in answer.answer_sentence
 
 
 def test_a_year_question_whose_best_sentence_states_only_a_day_is_declined(engine):
