@@ -24,6 +24,7 @@ from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
 from .lexical import Lexical, common_stems
+from .names import bm25_texts
 from .passages import make_passages
 from .progress import stage
 from .questions import clean_question
@@ -102,7 +103,8 @@ class Engine:
             "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
             "sources": [s.to_dict() for s in sources],
         }
-        self.store.write(passages, p_vecs, s_vecs, Lexical.build(p_texts, progress), manifest, keys, spec, progress)
+        lexical = Lexical.build(bm25_texts(passages), progress)
+        self.store.write(passages, p_vecs, s_vecs, lexical, manifest, keys, spec, progress)
         self.load()
         return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),
                            time.perf_counter() - started, embedded=embedded, reused=reused)

@@ -163,6 +163,15 @@ def test_off_topic_question_is_declined_with_a_reason(engine):
     assert answer.passages == () and answer.answer_sentence == ""
 
 
+def test_a_full_name_finds_the_article_that_goes_on_to_use_the_surname(engine):
+    # the Wang Yi article says "Wang stressed ..." after its dateline; another article lists "Wang Yi"
+    # among attendees, and the rare "Yi" used to put that list first
+    answer = engine.answer("What is the second point Wang Yi made?")
+    assert not answer.declined
+    top = answer.passages[0].passage
+    assert top.file.startswith("003_") and "Ding Xuexiang" not in top.text
+
+
 def test_attribution_names_the_speaker_not_the_content():
     assert attribution_words("what values have they kept, per the consul general in almaty?") == \
         {"consul", "general", "almati"}

@@ -1,8 +1,8 @@
 """Retrieval quality on the dev and held-out questions, with the real model: guards against regressions.
 
 The floors sit at or just under the figures measured when they were set (README, "Answer quality");
-raise them when the figures improve. On dev, hit@3, sentence hit@1 and wrongly declined meet the
-issue's targets (0.98, 0.80, 0.03); hit@1 and ood declined are still below theirs (0.90, 0.95).
+raise them when the figures improve. On dev, hit@1, hit@3, sentence hit@1 and wrongly declined meet
+the issue's targets (0.90, 0.98, 0.80, 0.03); ood declined is still below its target (0.95).
 The held-out sets were not tuned on: their floors catch a change that wins on dev by losing on
 questions the weights never saw. Vectors no longer depend on batch-mates, so the figures are
 reproducible and the floors need no slack for encoder noise.
@@ -23,7 +23,7 @@ def report(engine):
 
 
 def test_right_passage_first(report):
-    assert report.hit1 >= 0.89
+    assert report.hit1 >= 0.90
 
 
 def test_right_passage_in_top_three(report):
@@ -51,7 +51,7 @@ def test_at_most_three_passages_of_at_most_1000_characters(report):
 
 
 # passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
-HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02), "heldout2.jsonl": (0.80, 0.88, 0.75, 0.60, 0.03),
+HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02), "heldout2.jsonl": (0.80, 0.91, 0.75, 0.60, 0.02),
                    "heldout3.jsonl": (0.75, 0.93, 0.68, 0.60, 0.03)}
 
 

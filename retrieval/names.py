@@ -1,0 +1,60 @@
+"""Full names for the passages that use only part of one, for BM25.
+
+A news article names a person in full once ("Wang Yi", "Xi Jinping") and by one
+part after that ("Wang stressed ..."). A question names them in full, and the
+rarer part ("Yi") then pulled up any passage with the full name, such as a
+list of attendees in another article, over the passage that says what "Wang"
+said. So within each article, a name part that only ever appears next to
+another is added to the BM25 text of the article's passages that use that
+other part alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+
+from .schema import Passage
+
+# both parts must be rarer than this in English (wordfreq Zipf 4.5: ~30 uses per million words), so that
+# names qualify ("Wang", "Yi", "Xi", "Jinping") and titles, places and phrases do not ("President Xi",
+# "Consul General", "Silk Road")
+NAME_ZIPF = 4.5
+# two capitalised words side by side; the first not glued to a hyphen ("China-Kazakhstan Lianyungang")
+_PAIR = re.compile(r"(?<![-\w])([A-Z][a-z]+)(?= ([A-Z][a-z]+)\b)")
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def bm25_texts(passages: list[Passage]) -> list[str]:
+    """Each passage's ``context_text``, plus the name parts it leaves out: with "Wang Yi met the press."
+    in one passage of an article and "Wang stressed trust." in another, the second gets " Yi"."""
+    extra = _completions(passages)
+    return [p.context_text + "".join(f" {w}" for w in extra.get(i, ())) for i, p in enumerate(passages)]
+
+
+def _completions(passages: list[Passage]) -> dict[int, list[str]]:
+    from wordfreq import zipf_frequency
+
+    def is_name(word: str) -> bool:
+        return zipf_frequency(word.lower(), "en") < NAME_ZIPF
+
+    by_article: dict[str, list[int]] = defaultdict(list)
+    for i, p in enumerate(passages):
+        by_article[p.file].append(i)
+    out: dict[int, list[str]] = defaultdict(list)
+    for rows in by_article.values():
+        # each sentence once: passages are overlapping windows
+        sentences = {s.start: s.text for i in rows for s in passages[i].sentences}
+        text = "\n".join(sentences[k] for k in sorted(sentences))
+        pairs = Counter(m.groups() for m in _PAIR.finditer(text))
+        words = Counter(_WORD.findall(text))
+        for (first, second), n in pairs.items():
+            for part, other in ((second, first), (first, second)):
+                # ``part`` never stands alone, ``other`` sometimes does: a surname used alone, say
+                if words[part] == n < words[other] and is_name(part) and is_name(other):
+                    alone, with_part = re.compile(rf"\b{other}\b"), re.compile(rf"\b{part}\b")
+                    for i in rows:
+                        t = passages[i].text  # the body: every passage shares the headline
+                        if alone.search(t) and not with_part.search(t):
+                            out[i].append(part)
+    return out
