@@ -103,7 +103,7 @@ class Engine:
             "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
             "sources": [s.to_dict() for s in sources],
         }
-        lexical = Lexical.build(bm25_texts(passages), progress)
+        lexical = Lexical.build(bm25_texts(passages, progress), progress)
         self.store.write(passages, p_vecs, s_vecs, lexical, manifest, keys, spec, progress)
         self.load()
         return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),

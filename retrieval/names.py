@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
+from .progress import stage
 from .schema import Passage
 
 # both parts must be rarer than this in English (wordfreq Zipf 4.5: ~30 uses per million words), so that
@@ -25,14 +26,14 @@ _PAIR = re.compile(r"(?<![-\w])([A-Z][a-z]+)(?= ([A-Z][a-z]+)\b)")
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-def bm25_texts(passages: list[Passage]) -> list[str]:
+def bm25_texts(passages: list[Passage], progress: bool = False) -> list[str]:
     """Each passage's ``context_text``, plus the name parts it leaves out: with "Wang Yi met the press."
     in one passage of an article and "Wang stressed trust." in another, the second gets " Yi"."""
-    extra = _completions(passages)
+    extra = _completions(passages, progress)
     return [p.context_text + "".join(f" {w}" for w in extra.get(i, ())) for i, p in enumerate(passages)]
 
 
-def _completions(passages: list[Passage]) -> dict[int, list[str]]:
+def _completions(passages: list[Passage], progress: bool) -> dict[int, list[str]]:
     from wordfreq import zipf_frequency
 
     def is_name(word: str) -> bool:
@@ -42,7 +43,7 @@ def _completions(passages: list[Passage]) -> dict[int, list[str]]:
     for i, p in enumerate(passages):
         by_article[p.file].append(i)
     out: dict[int, list[str]] = defaultdict(list)
-    for rows in by_article.values():
+    for rows in stage(by_article.values(), "names", progress, "article"):
         # each sentence once: passages are overlapping windows
         sentences = {s.start: s.text for i in rows for s in passages[i].sentences}
         text = "\n".join(sentences[k] for k in sorted(sentences))

@@ -1,4 +1,4 @@
-"""Progress bars for the stages of a build (reading, cleaning, splitting, BM25, writing)."""
+"""Progress bars for the stages of a build (reading, cleaning, splitting, names, BM25, writing)."""
 
 from __future__ import annotations
 
