@@ -92,6 +92,21 @@ def attribution_words(question: str) -> frozenset[str]:
     return frozenset(t for m in _ATTRIBUTION.finditer(fold(question)) for t in tokenize(m.group(0)))
 
 
+_ORDINALS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last"
+_ORDINAL = re.compile(rf"\b({_ORDINALS})\b")
+
+
+def enumeration_item(question: str) -> re.Pattern | None:
+    """For "what was the second point ...": how a sentence opening that item of a list starts
+    ("The second is to ...", "Second, ...", "Secondly ..."), the way official statements enumerate.
+
+    >>> bool(enumeration_item("What was the second of the four points?").match("the second is to trade more"))
+    True
+    """
+    m = _ORDINAL.search(fold(question))
+    return re.compile(rf"^\W*(?:the )?{m.group(1)}(?:ly\b|,| is\b| was\b)") if m else None
+
+
 def question_kind(question: str) -> tuple[str, frozenset[str]]:
     """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
 
@@ -239,6 +254,7 @@ class Searcher:
         kind, kind_words = question_kind(question)
         ev = Evidence(question=question, tokens=tokens, kind=kind)
         topic = [t for t in tokens if t not in kind_words] or tokens
+        item = enumeration_item(question)
         said = attribution_words(question)
         content = [t for t in tokens if t not in said] or tokens  # what the emphasised sentence should share
         if len(data.passages) == 0:
@@ -266,10 +282,14 @@ class Searcher:
             p = data.passages[row]
             shapes = [has_shape(s.text, ev.kind, p.outlet, p.date) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
+            # the sentence opening the asked-for item of a list ("The second is to ...") counts as the answer's shape
+            opens = [bool(item and item.match(fold(s.text))) for s in p.sentences]
             sscore = [float(sdense[i][j]) + w.sentence_overlap * self.coverage(content, sent_tokens[j])
-                      + (shape_bonus if shapes[j] else 0.0) for j in range(len(p.sentences))]
+                      + (shape_bonus if shapes[j] else 0.0) + (w.sentence_shape if opens[j] else 0.0)
+                      for j in range(len(p.sentences))]
             best = int(np.argmax(sscore))
             score = float(base[i]) + ((w.metadata if ev.kind in _METADATA else w.shape) if any(shapes) else 0.0)
+            score += w.shape if any(opens) else 0.0
             ev.ranked.append(Ranked(p, row, score, float(pdense[i]), float(sims[i][:, 0].max()), float(bm25[i]),
                                     best, sscore[best]))
             if any(shapes):

@@ -11,7 +11,7 @@ import pytest
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from retrieval.lexical import Speller
-from retrieval.search import attribution_words, has_shape, question_core, question_kind
+from retrieval.search import attribution_words, enumeration_item, has_shape, question_core, question_kind
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -170,6 +170,25 @@ def test_a_full_name_finds_the_article_that_goes_on_to_use_the_surname(engine):
     assert not answer.declined
     top = answer.passages[0].passage
     assert top.file.startswith("003_") and "Ding Xuexiang" not in top.text
+
+
+def test_an_ordinal_question_matches_the_sentence_opening_that_item_of_a_list():
+    second = enumeration_item("What was the second of the four points?")
+    assert second.match("the second is to trade more") and second.match("secondly, trade more")
+    assert not second.match("a second round of talks began")
+    assert enumeration_item("when did they meet?") is None
+
+
+@pytest.mark.parametrize("question, opening", [
+    ("According to Wang Yi, what comes first for the two countries?", "The first is to"),
+    ("What is the third task Wang Yi set?", "The third is to"),
+])
+def test_the_asked_for_item_of_an_enumeration_is_emphasised(engine, question, opening):
+    # Wang Yi's four points read "The first is to ...", "The second is to ..."; the press-conference
+    # sentence and another article's attendee list were emphasised instead
+    answer = engine.answer(question)
+    assert not answer.declined
+    assert answer.answer_sentence.startswith(opening)
 
 
 def test_attribution_names_the_speaker_not_the_content():

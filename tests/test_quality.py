@@ -31,7 +31,7 @@ def test_right_passage_in_top_three(report):
 
 
 def test_highlighted_sentence_holds_the_answer(report):
-    assert report.sentence_hit1 >= 0.86
+    assert report.sentence_hit1 >= 0.87
 
 
 def test_off_topic_questions_are_declined(report):
@@ -51,7 +51,7 @@ def test_at_most_three_passages_of_at_most_1000_characters(report):
 
 
 # passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
-HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02), "heldout2.jsonl": (0.80, 0.91, 0.75, 0.60, 0.02),
+HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02), "heldout2.jsonl": (0.82, 0.91, 0.77, 0.60, 0.02),
                    "heldout3.jsonl": (0.75, 0.93, 0.68, 0.60, 0.03)}
 
 
