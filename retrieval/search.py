@@ -24,7 +24,10 @@ _ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|co
 _TYPE_PATTERNS = {
     # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
     "published": re.compile(rf"\b(when|(?:what|which) (?:day|date|time))\b(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
-                            r"\b(published|posted|released|dated|put online|came out|went online|written)\b"),
+                            r"\b(published|posted|released|dated|put online|came out|went online|written)\b"
+                            # the verb first: "when did Seetao put out its piece on X"
+                            rf"|\b(when|(?:what|which) (?:day|date|time))\b(?P<source>.*?)\b(publish|post|release|put out|put up|run|carry)\b"
+                            rf"(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
     "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
                          r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
     "year": re.compile(r"\b(what|which) year\b"),
@@ -41,7 +44,7 @@ _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
 _SHAPES = {
     # a calendar year, or one counted back from the article's date ("diplomatic ties 30 years ago")
     "year": re.compile(r"\b((1[89]|20)\d\d|\d+ years? ago)\b"),
-    "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
+    "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)(?! (?:anniversary|century|birthday|session|congress|plenary|round|edition|time|annual)\b)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
     "percent": re.compile(r"\d\s?(?:%|percent\b|per cent\b)"),
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
@@ -118,7 +121,7 @@ def question_kind(question: str) -> tuple[str, frozenset[str]]:
     for kind, pattern in _TYPE_PATTERNS.items():
         m = pattern.search(q)
         if m:  # the describing words ("which *Chinese* paper", "the *article about X*") are topic, so they stay
-            topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic"))
+            topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic", "source", "subject"))
             return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(topic))
     return "", frozenset()
 
