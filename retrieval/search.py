@@ -78,16 +78,22 @@ def question_core(question: str) -> str:
     return core or question
 
 
-# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said
-_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*")
+# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said; and a leading
+# clause that sets the scene before the wh-word ("When Xi met Tokayev in Beijing, what ...?", "At the
+# roundtable, how long ...?")
+_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*"
+                          r"|^[^,?;]*(?=,\s*(?:(?:in|on|at|for|by|from|to|with|under|after|since|during)\s+)?"
+                          r"(?:what|which|who|whom|whose|when|where|why|how)\b)")
 
 
 def attribution_words(question: str) -> frozenset[str]:
-    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the ambassador").
+    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the
+    ambassador") or where it happened ("When Xi met Tokayev at the Great Hall, what ...?").
 
-    They help find the passage (it is about that speaker) but not the sentence to emphasise: the
-    one naming the speaker ("According to the official website of the Consulate General ...") is
-    seldom the one holding what was said.
+    They help find the passage (it is about that speaker or occasion) but not the sentence to
+    emphasise: the one naming the speaker or the occasion ("According to the official website of
+    the Consulate General ...", "Xi met Tokayev at the Great Hall ...") is seldom the one holding
+    what was said.
 
     >>> sorted(attribution_words("what values have they kept, per the consul general in almaty?"))
     ['almati', 'consul', 'general']

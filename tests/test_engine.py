@@ -219,12 +219,18 @@ def test_attribution_names_the_speaker_not_the_content():
         {"consul", "general", "almati"}
     assert attribution_words("According to Zhang Xiao, how have ties developed?") == {"zhang", "xiao"}
     assert attribution_words("How did Kazakhstan's per capita income grow?") == frozenset()
+    # a leading clause setting the scene, before the wh-word (with or without a preposition)
+    assert attribution_words("When Xi met Tokayev in Beijing, what did he say?") == {"xi", "met", "tokayev", "beij"}
+    assert attribution_words("At the roundtable, on what footing did ties grow?") == {"roundtabl"}
+    assert attribution_words("What did Xi say, and when?") == frozenset()
 
 
 @pytest.mark.parametrize("question, wanted", [
     # the sentence naming the speaker ("Zhang Xiao said that ...") used to be emphasised over what he said
     ("what do the two sides do on issues of core interest, according to Zhang Xiao?", "support each other"),
     ("what did the completed projects do for the people, per Jiang Wei?", "benefited the people"),
+    # the sentence naming the occasion ("Xi met with Tokayev at the Great Hall of the People ...") was emphasised
+    ("At the Great Hall of the People, what level did Xi say relations had reached?", "new height"),
 ])
 def test_the_emphasised_sentence_holds_what_was_said_not_who_said_it(engine, question, wanted):
     assert wanted in emphasised(engine, question)
