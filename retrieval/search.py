@@ -26,8 +26,8 @@ _TYPE_PATTERNS = {
     "published": re.compile(rf"\b(when|(?:what|which) (?:day|date|time))\b(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
                             r"\b(published|posted|released|dated|put online|came out|went online|written)\b"
                             # the verb first: "when did Seetao put out its piece on X"
-                            rf"|\b(when|(?:what|which) (?:day|date|time))\b(?P<source>.*?)\b(publish|post|release|put out|put up|run|carry)\b"
-                            rf"(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
+                            r"|\b(when|(?:what|which) (?:day|date|time))\b(?P<source>.*?)"
+                            rf"\b(publish|post|release|put out|put up|run|carry)\b(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
     "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
                          r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
     "year": re.compile(r"\b(what|which) year\b"),
@@ -41,10 +41,13 @@ _TYPE_PATTERNS = {
 _METADATA = ("outlet", "published", "byline")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
+_NOT_A_DAY = r"anniversary|century|birthday|session|congress|plenary|round|edition|time|annual"
 _SHAPES = {
     # a calendar year, or one counted back from the article's date ("diplomatic ties 30 years ago")
     "year": re.compile(r"\b((1[89]|20)\d\d|\d+ years? ago)\b"),
-    "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d{{1,2}}(st|nd|rd|th)(?! (?:anniversary|century|birthday|session|congress|plenary|round|edition|time|annual)\b)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
+    # "on the 27th" is a day of the month, "the 30th anniversary" is not
+    "date": re.compile(rf"\b((19|20)\d\d|{_MONTHS}|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+                       rf"|\d{{1,2}}(st|nd|rd|th)(?! (?:{_NOT_A_DAY})\b)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
     "percent": re.compile(r"\d\s?(?:%|percent\b|per cent\b)"),
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
