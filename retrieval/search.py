@@ -21,12 +21,13 @@ from .store import IndexData
 # "which Chinese paper", "what state news agency": up to two describing words before the kind
 _MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
 _ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|column|news item"
+_WHEN = r"\b(?:when|(?:what|which) (?:day|date|time))\b"
 _TYPE_PATTERNS = {
     # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
-    "published": re.compile(rf"\b(when|(?:what|which) (?:day|date|time))\b(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
+    "published": re.compile(rf"{_WHEN}(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
                             r"\b(published|posted|released|dated|put online|came out|went online|written)\b"
                             # the verb first: "when did Seetao put out its piece on X"
-                            r"|\b(when|(?:what|which) (?:day|date|time))\b(?P<source>.*?)"
+                            rf"|{_WHEN}(?P<source>.*?)"
                             rf"\b(publish|post|release|put out|put up|run|carry)\b(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
     "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
                          r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
