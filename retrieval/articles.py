@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .names import is_name
 from .progress import stage
 from .schema import Article, Block, Skipped
 
@@ -50,6 +51,12 @@ _DATELINE_OUTLET = re.compile(
 )
 # "..., CCTV reported."
 _REPORTED = re.compile(r",\s*(?P<outlet>[A-Z][\w&]{1,20}(?:\s[A-Z][\w&]{1,20}){0,3})\s+reported\b")
+# a byline between the headline and the first paragraph: "By Jane Doe", "Reporter: Li Wei", or a role
+# and a name ("Chinese ambassador to Kazakhstan Zhang Xiao"); it ends in a capitalised name
+_BYLINE = re.compile(r"^(?P<lead>(?i:by|editor|edited by|author|written by|reporter|correspondent|writer)\b\s*[/:：|]?\s*)?"
+                     r"(?:[^.!?]{0,60}\s)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}$")
+# scraped pages drop the space between a line's last word and the next ("KazakhstanZhang Xiao")
+_GLUED = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z])")
 _TERMINAL = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$|[.!?][\"'”’)]*(?=\S)")
 
 
@@ -138,6 +145,26 @@ def _date_in(text: str) -> str:
     return m.group(0) if m else ""
 
 
+def _is_byline(text: str) -> bool:
+    """Is ``text`` a short unpunctuated line ending in a name, after "By" or with names rare enough
+    not to be a subheading's words ("... trade with Central Asia")?"""
+    if not 2 <= len(text.split()) <= 10 or _TERMINAL.search(text):
+        return False
+    m = _BYLINE.match(unglue(text))
+    return bool(m) and (bool(m.group("lead")) or all(is_name(w) for w in _author(text).split()))
+
+
+def unglue(text: str) -> str:
+    """``text`` with the spaces scraping lost put back between words ("KazakhstanZhang" -> "Kazakhstan Zhang")."""
+    return _GLUED.sub(" ", text)
+
+
+def _author(byline: str) -> str:
+    """The name a byline ends in ("Chinese ambassador to KazakhstanZhang Xiao" -> "Zhang Xiao")."""
+    m = re.search(r"[A-Z][\w'’-]+\s+[A-Z][\w'’-]+$", unglue(byline))
+    return m.group(0) if m else ""
+
+
 def _leftover_words(text: str) -> str:
     """What a date line says besides the date and time (an outlet name, or nothing)."""
     rest = _ISO_DATE.sub(" ", _LONG_DATE.sub(" ", text))
@@ -156,8 +183,12 @@ class Cleaner:
         lines = [ln for ln in _lines(text) if ln.text]
         title_i, title = self._title(lines)
         date = outlet = ""
+        byline: Block | None = None
         blocks: list[Block] = []
         has_prose = any(_is_prose(ln) for ln in lines)
+        body_from = len(lines)  # the first paragraph after the headline; a byline sits before it
+        if title_i >= 0:
+            body_from = next((i for i in range(title_i + 1, len(lines)) if _is_prose(lines[i])), len(lines))
         for i, ln in enumerate(lines):
             t = ln.text
             if i == title_i:
@@ -181,6 +212,9 @@ class Cleaner:
                     at = _TIME.match(t, m.end() + 1) if t[m.end():m.end() + 1] == " " else None  # and its time
                     blocks.append(Block(t[m.start():(at or m).end()], ln.start + m.start()))
                 continue
+            if title_i < i < body_from and not byline and not _is_junk_pattern(t) and _is_byline(t):
+                byline = Block(t, ln.start)
+                continue
             if _norm(t) in self.repeated or _is_junk_pattern(t):
                 continue
             if _is_prose(ln) or (not has_prose and ln.words >= 8):
@@ -198,7 +232,8 @@ class Cleaner:
             m = _REPORTED.search(head[:400])
             outlet = m.group("outlet") if m else ""
         date = date or _date_in(head[:300])
-        return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks))
+        return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks), byline,
+                       _author(byline.text) if byline else "")
 
     def _title(self, lines: list[_Line]) -> tuple[int, str]:
         """The headline: the first early line that reads like one."""

@@ -262,7 +262,7 @@ class Lexical:
         A word repeated in the question counts twice, as in bm25s.
         """
         also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
-        ids = [self.terms[t] for t in sorted((t for t in query_tokens if t in self.terms), key=self.df.__getitem__)]
+        ids = self._ids(query_tokens)
         if not ids or self.size == 0:
             rows = np.unique(also)
             return rows, np.zeros(len(rows), dtype=np.float32)
@@ -281,6 +281,15 @@ class Lexical:
             matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
         rows = np.union1d(matched, also)
         return rows, (scores[rows] if complete else self.score(ids, rows))
+
+    def _ids(self, query_tokens: list[str]) -> list[int]:
+        """Term ids of the query's known tokens, rarest first (repeats kept)."""
+        return [self.terms[t] for t in sorted((t for t in query_tokens if t in self.terms), key=self.df.__getitem__)]
+
+    def score_rows(self, query_tokens: list[str], rows: np.ndarray) -> np.ndarray:
+        """BM25 of the given ``rows`` for the query."""
+        ids = self._ids(query_tokens)
+        return self.score(ids, rows) if ids else np.zeros(len(rows), dtype=np.float32)
 
     def score(self, ids: list[int], rows: np.ndarray) -> np.ndarray:
         """Exact BM25 of ``rows`` for the query's term ids (repeats count), from the passage -> terms table."""

@@ -30,15 +30,18 @@ def bm25_texts(passages: list[Passage], progress: bool = False) -> list[str]:
     """Each passage's ``context_text``, plus the name parts it leaves out: with "Wang Yi met the press."
     in one passage of an article and "Wang stressed trust." in another, the second gets " Yi"."""
     extra = _completions(passages, progress)
-    return [p.context_text + "".join(f" {w}" for w in extra.get(i, ())) for i, p in enumerate(passages)]
+    return [p.context_text + "".join(f" {w}" for w in extra.get(i, ())) + (f" {p.author}" if p.author else "")
+            for i, p in enumerate(passages)]
+
+
+def is_name(word: str) -> bool:
+    """Rare enough in English to be a name part ("Wang", "Xiao"), not a title or place word."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), "en") < NAME_ZIPF
 
 
 def _completions(passages: list[Passage], progress: bool) -> dict[int, list[str]]:
-    from wordfreq import zipf_frequency
-
-    def is_name(word: str) -> bool:
-        return zipf_frequency(word.lower(), "en") < NAME_ZIPF
-
     by_article: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(passages):
         by_article[p.file].append(i)

@@ -97,11 +97,16 @@ def make_passages(article: Article, min_words: int = 60, max_words: int = 150, o
             while a > windows[-2][0] + 1 and sum(_words(s) for s in sents[a - 1:b]) <= max_words:
                 a -= 1
             windows[-1] = (a, b)
-    return [_passage(article, tuple(sents[a:b])) for a, b in windows]
+    # the byline opens the first passage ("who wrote it?" can emphasise it) outside the word budget: it is
+    # a line of metadata, and counting it would move every window of the article
+    by = article.byline
+    head = (Sentence(by.text, by.start, by.start + len(by.text)),) if by else ()
+    return [_passage(article, (head if k == 0 else ()) + tuple(sents[a:b])) for k, (a, b) in enumerate(windows)]
 
 
 def _passage(article: Article, sents: tuple[Sentence, ...]) -> Passage:
     key = f"{article.sha256}:{sents[0].start}:{sents[-1].end}"
     pid = hashlib.sha1(key.encode()).hexdigest()[:16]
     return Passage(pid, article.file, article.title, article.date, article.outlet,
-                   sents[0].start, sents[-1].end, sents)
+                   sents[0].start, sents[-1].end, sents,
+                   article.byline.text if article.byline else "", article.author)

@@ -27,6 +27,8 @@ class Article:
     outlet: str
     sha256: str
     blocks: tuple[Block, ...]
+    byline: Block | None = None  # "By Jane Doe", "Chinese ambassador to KazakhstanZhang Xiao" as the page has it
+    author: str = ""  # the name the byline ends in ("Zhang Xiao")
 
     @property
     def text(self) -> str:
@@ -54,6 +56,8 @@ class Passage:
     start: int
     end: int
     sentences: tuple[Sentence, ...]
+    byline: str = ""  # the article's byline line, as the page has it; "" when it has none
+    author: str = ""  # the name it ends in
 
     @property
     def text(self) -> str:
@@ -75,6 +79,7 @@ class Passage:
         return cls(
             id=d["id"], file=d["file"], title=d["title"], date=d["date"],
             outlet=d["outlet"], start=int(d["start"]), end=int(d["end"]), sentences=sents,
+            byline=d.get("byline", ""), author=d.get("author", ""),
         )
 
 

@@ -136,7 +136,7 @@ def question_kind(question: str) -> tuple[str, frozenset[str]]:
     return "", frozenset()
 
 
-def has_shape(text: str, kind: str, outlet: str = "", date: str = "") -> bool:
+def has_shape(text: str, kind: str, outlet: str = "", date: str = "", byline: str = "") -> bool:
     """Does ``text`` look like an answer of this kind (a date, a number, a name, a byline,
     or the article's own outlet or date)?"""
     if not kind:
@@ -144,6 +144,8 @@ def has_shape(text: str, kind: str, outlet: str = "", date: str = "") -> bool:
     if kind in ("outlet", "published"):
         value = outlet if kind == "outlet" else date
         return bool(value) and fold(value) in fold(text)
+    if kind == "byline" and byline and text == byline:
+        return True  # the page's own byline line, whatever its form ("Chinese ambassador to KazakhstanZhang Xiao")
     return bool(_SHAPES[kind].search(text if kind in ("person", "byline") else fold(text)))
 
 
@@ -205,6 +207,9 @@ class Searcher:
         self._first_sentence = data.sentence_start
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
+        # each article's rows are consecutive, in the order of ``sources``: where each article starts
+        bounds = np.cumsum([0] + [src.passages for src in data.sources])
+        self._article_starts = bounds if bounds[-1] == len(data.passages) else None
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
@@ -236,8 +241,8 @@ class Searcher:
         if got is None:
             p = self.data.passages[row]
             sentences = tuple(frozenset(tokenize(s.text)) for s in p.sentences)
-            # the passage's set is its headline's and sentences' (tokenising context_text again cost as much)
-            got = (frozenset(tokenize(p.title)).union(*sentences), sentences)
+            # the passage's set is its headline's, author's and sentences' (tokenising context_text again cost as much)
+            got = (frozenset(tokenize(f"{p.title} {p.author}")).union(*sentences), sentences)
             if len(self._token_cache) > 50_000:
                 self._token_cache.clear()
             self._token_cache[row] = got
@@ -253,6 +258,15 @@ class Searcher:
         faiss.omp_set_num_threads(1)
         _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
         return data.lexical.search(tokens, k, also=dense_rows[0][dense_rows[0] >= 0])
+
+    def _article_ends(self, rows: np.ndarray) -> np.ndarray:
+        """The first and last passage of each article that ``rows`` come from: where a page keeps its
+        byline and dateline (the first) and its "Source: ..." line (the last)."""
+        starts = self._article_starts
+        if starts is None or not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        i = np.searchsorted(starts, rows, side="right") - 1
+        return np.union1d(starts[i], starts[i + 1] - 1)
 
     def search(self, question: str, qvec: np.ndarray, core_vec: np.ndarray | None = None) -> Evidence:
         """Rank passages for ``question`` (vector ``qvec``): candidates are scored on vectors and
@@ -275,6 +289,9 @@ class Searcher:
         # "which website ran the piece on X": "website" and "piece" name what is asked about the article, not
         # words of its text (a passage quoting "the official website" is no closer); other kinds keep theirs
         rows, bm25 = self._candidates(topic if kind in _METADATA else tokens, qvec)
+        if kind in _METADATA:  # the asked-for line sits at the start or end of the article, maybe not among these
+            rows = np.union1d(rows, self._article_ends(rows))
+            bm25 = data.lexical.score_rows(topic, rows)
         queries = np.stack([qvec] if core_vec is None else [qvec, core_vec]).astype(np.float32).T
         pdense = (np.asarray(data.passage_vectors[rows], dtype=np.float32) @ queries).max(axis=1)
         first = self._first_sentence
@@ -290,10 +307,14 @@ class Searcher:
         # a metadata line (dateline, byline, "Source: ...") is the answer itself wherever the passage has one
         shape_bonus = w.sentence_metadata if ev.kind in _METADATA else w.sentence_shape
         shaped: set[int] = set()
-        for i in np.argsort(-base, kind="stable")[: w.scored]:
+        read = np.argsort(-base, kind="stable")[: w.scored]
+        if ev.kind in _METADATA:  # and the first and last passage of those articles, wherever they rank
+            ends = self._article_ends(rows[read])
+            read = np.concatenate([read, np.setdiff1d(np.flatnonzero(np.isin(rows, ends)), read)])
+        for i in read:
             row = int(rows[i])
             p = data.passages[row]
-            shapes = [has_shape(s.text, ev.kind, p.outlet, p.date) for s in p.sentences]
+            shapes = [has_shape(s.text, ev.kind, p.outlet, p.date, p.byline) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
             # the sentence opening the asked-for item of a list ("The second is to ...") counts as the answer's shape
             opens = [bool(item and item.match(fold(s.text))) for s in p.sentences]

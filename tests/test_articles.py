@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from retrieval.articles import load_articles
 from retrieval.passages import make_passages, split_sentences
 from tests.conftest import SEEDS
@@ -96,9 +98,53 @@ def test_shipped_articles_keep_title_date_and_outlet():
     assert by_file["003_76a0430b942b8f9f.txt"].outlet == "Xinhua"
     assert by_file["003_76a0430b942b8f9f.txt"].date == "June 6"
     assert by_file["001_c0144ea105606dd7.txt"].title.startswith("30 years of diplomatic relations")
+    assert by_file["002_37fe6401c5483390.txt"].author == "Zhang Xiao"  # "Chinese ambassador to KazakhstanZhang Xiao"
+    assert [a.file for a in articles if a.byline] == ["002_37fe6401c5483390.txt"]
     for a in articles:
         for junk in ("Hotspot ranking", "Retrieve password", "Tel:", "Leave a Comment", "Related articles"):
             assert junk not in a.text
+
+
+BODY = """The city of Portville opened its third container terminal on Monday. Mayor Ann Lee said the project created 2,400 jobs and cost 310 million dollars. It was financed by a consortium of three local banks and the regional government.
+
+Construction started in 2019 and was delayed twice by flooding. Dock workers' unions welcomed the opening and said wages would rise. The port expects to handle twice as many ships by 2030, the harbour master said.
+
+Shipping lines from four continents have already booked berths. Local hauliers said the new road link to the terminal would cut their journeys by half an hour. The regional government plans a rail spur next year.
+"""
+
+
+def test_a_byline_under_the_headline_is_kept_and_names_the_author(tmp_path):
+    # scraped pages glue the role to the name; the byline opens the first passage without moving any window
+    headline = "Harbour city opens new container terminal to boost regional trade"
+    _write(tmp_path, "a.txt", f"Home > World > Asia\n{headline}\nHarbour correspondentTomasz Wierzbicki\n{BODY}".encode())
+    [article], _ = load_articles(tmp_path)
+    assert article.byline.text == "Harbour correspondentTomasz Wierzbicki" and article.author == "Tomasz Wierzbicki"
+    _write(tmp_path, "a.txt", f"{headline}\n{BODY}".encode())
+    [plain], _ = load_articles(tmp_path)
+    assert plain.byline is None and plain.author == ""
+    passages, without = make_passages(article, 30, 60), make_passages(plain, 30, 60)
+    assert len(passages) == len(without) > 1
+    assert passages[0].sentences[0].text == "Harbour correspondentTomasz Wierzbicki"
+    assert [p.sentences[-1].text for p in passages] == [p.sentences[-1].text for p in without]
+    assert {p.author for p in passages} == {"Tomasz Wierzbicki"}
+
+
+@pytest.mark.parametrize("line", [
+    "Officials expect more ships from South America",  # a subheading ending in common capitalised words
+    "Related Articles",
+])
+def test_a_short_line_under_the_headline_is_no_byline_unless_it_ends_in_a_name(tmp_path, line):
+    _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n{line}\n{BODY}".encode())
+    [article], _ = load_articles(tmp_path)
+    assert article.byline is None and article.author == ""
+
+
+def test_a_name_line_after_the_first_paragraph_is_no_byline(tmp_path):
+    paragraphs = BODY.split("\n\n")
+    _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n{paragraphs[0]}\nBy Tomasz Wierzbicki\n"
+                              f"{paragraphs[1]}".encode())
+    [article], _ = load_articles(tmp_path)
+    assert article.byline is None
 
 
 def test_a_bare_dateline_keeps_its_time_of_day(tmp_path):

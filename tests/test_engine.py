@@ -138,6 +138,9 @@ def test_bylines_and_datelines_have_their_own_shape():
     ("Who was the editor of the Seetao piece on three decades of ties?", "Editor/Ma Xue"),
     # the passage closest to "Tokayev's state visit" lacks the source line; a later one of that article has it
     ("Which paper published the ambassador's article on Tokayev's state visit?", "Source: People's daily"),
+    # the byline under the headline; named by its outlet, the article's first passage shares no word with the question
+    ("Who is the author of the piece on Tokayev's September state visit?", "Chinese ambassador to KazakhstanZhang Xiao"),
+    ("Who wrote the People's Daily op-ed?", "Chinese ambassador to KazakhstanZhang Xiao"),
 ])
 def test_questions_about_the_article_itself_highlight_its_dateline_byline_or_source(engine, question, line):
     assert emphasised(engine, question) == line
@@ -195,6 +198,17 @@ def test_a_full_name_finds_the_article_that_goes_on_to_use_the_surname(engine):
     assert not answer.declined
     top = answer.passages[0].passage
     assert top.file.startswith("003_") and "Ding Xuexiang" not in top.text
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("What proverb about neighbours does Zhang Xiao quote?", "Look to your neighbor"),
+    ("Per Zhang Xiao, what is this year in Kazakhstan the year of?", "year of youth"),
+    ("Zhang Xiao writes that both countries stand at what kind of starting point?", "new historical starting point"),
+])
+def test_a_question_naming_the_author_finds_the_authors_article(engine, question, wanted):
+    # his name stands only in the byline of the article he wrote, and in the two passages of another article
+    # that quote him; those came first
+    assert wanted in emphasised(engine, question)
 
 
 def test_an_ordinal_question_matches_the_sentence_opening_that_item_of_a_list():
