@@ -24,7 +24,7 @@ from .batching import MicroBatcher
 from .embedder import make_embedder
 from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
 from .lexical import Lexical, common_stems
-from .names import bm25_texts
+from .names import bm25_texts, lead_names
 from .passages import make_passages
 from .progress import stage
 from .questions import clean_question
@@ -91,7 +91,9 @@ class Engine:
         vectors, embedded, reused = self._embed(texts, keys, progress)
         p_vecs, s_vecs = vectors[: len(p_texts)], vectors[len(p_texts):]
         per_file = Counter(p.file for p in passages)
-        sources = [Source(a.file, a.title, a.date, a.outlet, per_file[a.file]) for a in articles if per_file[a.file]]
+        first = {p.file: p for p in reversed(passages)}
+        sources = [Source(a.file, a.title, a.date, a.outlet, per_file[a.file], lead_names(first[a.file]))
+                   for a in articles if per_file[a.file]]
         spec = vector_index.choose(self.settings.index_type, len(passages), self.settings.approximate_from)
         manifest = {
             "model": self.settings.model,

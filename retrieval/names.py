@@ -41,6 +41,19 @@ def is_name(word: str) -> bool:
     return zipf_frequency(word.lower(), "en") < NAME_ZIPF
 
 
+def full_names(text: str) -> list[str]:
+    """The full names in ``text``: two capitalised words side by side, both rare enough to be names."""
+    return [f"{a} {b}" for a, b in (m.groups() for m in _PAIR.finditer(text)) if is_name(a) and is_name(b)]
+
+
+def lead_names(first: Passage) -> tuple[str, ...]:
+    """The full names in an article's lead sentence (the first of its first passage ``first``, after any
+    byline): a news article names whom it is about there ("Wang Yi, China's state councilor, said ..."),
+    and later passages say "Wang", "he" or nothing."""
+    lead = next((s.text for s in first.sentences if s.text != first.byline), "")
+    return tuple(dict.fromkeys(full_names(lead)))
+
+
 def _completions(passages: list[Passage], progress: bool) -> dict[int, list[str]]:
     by_article: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(passages):

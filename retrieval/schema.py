@@ -92,13 +92,14 @@ class Source:
     date: str
     outlet: str
     passages: int
+    names: tuple[str, ...] = ()  # the full names its lead sentence gives: whom the article is about
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Source":
-        return cls(d["file"], d["title"], d["date"], d["outlet"], int(d["passages"]))
+        return cls(d["file"], d["title"], d["date"], d["outlet"], int(d["passages"]), tuple(d.get("names", ())))
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
-from retrieval.names import bm25_texts
+from retrieval.names import bm25_texts, full_names
 from retrieval.schema import Passage, Sentence
 
 
@@ -57,3 +58,17 @@ def test_a_name_part_that_also_stands_alone_is_not_added():
 def test_without_names_the_texts_are_the_passages_context():
     ps = [passage("a.txt", "Trade grew.", title="Trade"), passage("b.txt", "Ports reopened.")]
     assert bm25_texts(ps) == [p.context_text for p in ps]
+
+
+def test_full_names_are_pairs_of_rare_capitalised_words_not_titles_or_places():
+    lead = ("Almaty, May 29 (Xinhua) - Consul General Jiang Wei met Maria Okafor and Tomasz Wierzbicki "
+            "of the Silk Road Fund at the Great Hall in New York.")
+    assert full_names(lead) == ["Jiang Wei", "Maria Okafor", "Tomasz Wierzbicki"]
+
+
+def test_an_author_named_in_the_byline_goes_into_every_passage_of_the_article():
+    a = passage("a.txt", "Trade grew.", title="Trade")
+    b = passage("a.txt", "Exports rose.", title="Trade")
+    a, b = (replace(p, byline="By Jane Doe", author="Jane Doe") for p in (a, b))
+    other = passage("b.txt", "Imports fell.")
+    assert extra(bm25_texts([a, b, other]), [a, b, other]) == [["Jane", "Doe"], ["Jane", "Doe"], []]
