@@ -65,13 +65,15 @@ def _completions(passages: list[Passage], progress: bool) -> dict[int, list[str]
         text = "\n".join(sentences[k] for k in sorted(sentences))
         pairs = Counter(m.groups() for m in _PAIR.finditer(text))
         words = Counter(_WORD.findall(text))
+        body: dict[int, set[str]] = {}  # each passage's words, without the headline every passage shares
         for (first, second), n in pairs.items():
             for part, other in ((second, first), (first, second)):
                 # ``part`` never stands alone, ``other`` sometimes does: a surname used alone, say
                 if words[part] == n < words[other] and is_name(part) and is_name(other):
-                    alone, with_part = re.compile(rf"\b{other}\b"), re.compile(rf"\b{part}\b")
                     for i in rows:
-                        t = passages[i].text  # the body: every passage shares the headline
-                        if alone.search(t) and not with_part.search(t):
+                        ws = body.get(i)
+                        if ws is None:
+                            ws = body[i] = set(_WORD.findall(passages[i].text))
+                        if other in ws and part not in ws:
                             out[i].append(part)
     return out

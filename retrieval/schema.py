@@ -6,7 +6,7 @@ plain JSON (never pickle).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,8 @@ class Passage:
         return f"{self.title}. {self.text}" if self.title else self.text
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        # shallow: ``asdict`` would copy every sentence into a dict first (most of writing an index's passages)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["sentences"] = [[s.text, s.start, s.end] for s in self.sentences]
         return d
 
