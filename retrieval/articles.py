@@ -51,9 +51,11 @@ _DATELINE_OUTLET = re.compile(
 )
 # "..., CCTV reported."
 _REPORTED = re.compile(r",\s*(?P<outlet>[A-Z][\w&]{1,20}(?:\s[A-Z][\w&]{1,20}){0,3})\s+reported\b")
+# the words a byline opens with ("By Jane Doe", "Editor/Ma Xue"); search.py's byline shape uses them too
+BYLINE_WORDS = r"editor|edited by|author|written by|reporter|correspondent|writer|by"
 # a byline between the headline and the first paragraph: "By Jane Doe", "Reporter: Li Wei", or a role
 # and a name ("Chinese ambassador to Kazakhstan Zhang Xiao"); it ends in a capitalised name
-_BYLINE = re.compile(r"^(?P<lead>(?i:by|editor|edited by|author|written by|reporter|correspondent|writer)\b\s*[/:：|]?\s*)?"
+_BYLINE = re.compile(rf"^(?P<lead>(?i:{BYLINE_WORDS})\b\s*[/:：|]?\s*)?"
                      r"(?:[^.!?]{0,60}\s)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}$")
 # scraped pages drop the space between a line's last word and the next ("KazakhstanZhang Xiao")
 _GLUED = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z])")

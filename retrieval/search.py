@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .articles import BYLINE_WORDS
 from .lexical import Lexical, common_stems, fold, tokenize
 from .schema import Passage
 from .store import IndexData
@@ -54,7 +55,7 @@ _SHAPES = {
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),
     # "Editor/Ma Xue", "By Jane Doe", "Reporter: Li Wei" as a sentence of its own
-    "byline": re.compile(r"^(?i:editor|edited by|author|written by|reporter|correspondent|writer|by)\s*[/:：|]?\s*"
+    "byline": re.compile(rf"^(?i:{BYLINE_WORDS})\s*[/:：|]?\s*"
                          r"[A-Z][\w'.-]+(?:\s+[A-Z][\w'.-]+){0,3}\s*$"),
 }
 
@@ -262,12 +263,17 @@ class Searcher:
         _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
         return data.lexical.search(tokens, k, also=dense_rows[0][dense_rows[0] >= 0])
 
+    def _article_index(self, rows: np.ndarray | int) -> np.ndarray | None:
+        """Which article (index into ``sources``) each row belongs to; None if rows and sources disagree."""
+        starts = self._article_starts
+        return None if starts is None else np.searchsorted(starts, rows, side="right") - 1
+
     def _lead_names(self, row: int) -> frozenset[str]:
         """Tokens of the full names in the lead sentence of ``row``'s article (``Source.names``)."""
-        starts = self._article_starts
-        if starts is None:
+        index = self._article_index(row)
+        if index is None:
             return frozenset()
-        article = int(np.searchsorted(starts, row, side="right") - 1)
+        article = int(index)
         got = self._leads.get(article)
         if got is None:
             got = frozenset(tokenize(" ".join(self.data.sources[article].names)))
@@ -279,10 +285,10 @@ class Searcher:
     def _article_ends(self, rows: np.ndarray) -> np.ndarray:
         """The first and last passage of each article that ``rows`` come from: where a page keeps its
         byline and dateline (the first) and its "Source: ..." line (the last)."""
-        starts = self._article_starts
-        if starts is None or not len(rows):
+        i = self._article_index(rows)
+        if i is None or not len(rows):
             return np.zeros(0, dtype=np.int64)
-        i = np.searchsorted(starts, rows, side="right") - 1
+        starts = self._article_starts
         return np.union1d(starts[i], starts[i + 1] - 1)
 
     def search(self, question: str, qvec: np.ndarray, core_vec: np.ndarray | None = None) -> Evidence:
