@@ -2,7 +2,8 @@
 
 The bot declines when the evidence is weak: the best sentence is not close in
 meaning to the question and the question's rarer content words are missing
-from the best passage (or a date/number question finds no date/number there).
+from the best passage; or a date/number question finds no date/number there; or a
+"who / which city" question finds no name there but those it already used.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .schema import Answer, Hit
-from .search import Evidence, Ranked, has_shape
+from .names import names_beyond
+from .search import Evidence, Ranked, asks_for_name, has_shape
 
 MAX_EXCERPT_CHARS = 1000
 
@@ -68,6 +70,8 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     kind = {"published": "date", "percent": "number"}.get(ev.kind, ev.kind)
     if policy.shape_check and kind in ("date", "year", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
+    if policy.shape_check and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
+        return "the question asks for a name and the best passage names none that the question does not"
     score = confidence(ev, policy)
     if score < policy.threshold:
         return (f"weak evidence (confidence {score:.2f} < {policy.threshold}: similarity {top.sentence_dense:.2f}, "

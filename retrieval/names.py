@@ -46,6 +46,30 @@ def full_names(text: str) -> list[str]:
     return [f"{a} {b}" for a, b in (m.groups() for m in _PAIR.finditer(text)) if is_name(a) and is_name(b)]
 
 
+# a capitalised word or an acronym; "KazakhstanZhang", glued by the scraper, is two
+_CAPITALISED = re.compile(r"[A-Z][a-z]+|[A-Z]{2,}(?![a-z])")
+
+
+def names_beyond(text: str, question: str) -> list[str]:
+    """The name-like words of ``text`` (capitalised and rarer than ``NAME_ZIPF``) that ``question``
+    does not already use, allowing for a demonym or inflection ("Kazakh" covers "Kazakhstan").
+
+    A "who" question answered by a sentence naming only the people the question named ("who was
+    ambassador before Zhang Xiao?" -> "... ambassador Zhang Xiao") has found its topic, not its answer.
+    """
+    asked = {w.lower() for w in _WORD.findall(question)}
+    return [w for w in (m.group(0) for m in _CAPITALISED.finditer(text))
+            if is_name(w) and not any(_same_name(w.lower(), a) for a in asked)]
+
+
+def _same_name(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    shorter = min(len(a), len(b))
+    common = len(next((a[:i] for i in range(shorter, 0, -1) if a[:i] == b[:i]), ""))
+    return shorter >= 4 and common >= max(4, 0.75 * shorter)
+
+
 def lead_names(first: Passage) -> tuple[str, ...]:
     """The full names in an article's lead sentence (the first of its first passage ``first``, after any
     byline): a news article names whom it is about there ("Wang Yi, China's state councilor, said ..."),

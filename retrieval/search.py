@@ -41,6 +41,10 @@ _TYPE_PATTERNS = {
     "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
 }
 _METADATA = ("outlet", "published", "byline")
+# "which city / what company ...": the answer is a proper name ("what kind of country" asks for a description)
+_NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER}){{0,2}} (?:cit(?:y|ies)|towns?|villages?|countr(?:y|ies)|nations?"
+                    r"|regions?|provinces?|capital|count(?:y|ies)|districts?|compan(?:y|ies)|firms?|airlines?|banks?"
+                    r"|universit(?:y|ies)|organi[sz]ations?|rivers?|ports?|airports?|mountains?|islands?|lakes?)\b")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _NOT_A_DAY = r"anniversary|century|birthday|session|congress|plenary|round|edition|time|annual"
@@ -135,6 +139,13 @@ def question_kind(question: str) -> tuple[str, frozenset[str]]:
             topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic", "source", "subject"))
             return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(topic))
     return "", frozenset()
+
+
+def asks_for_name(question: str, kind: str) -> bool:
+    """Does the question ask for a person, place or organisation by name ("who ...", "which city ...")?
+    "Whose support ..." does not: its answer is as often "the world's" or "the people's"."""
+    q = fold(question)
+    return (kind == "person" and not re.match(r"\W*whose\b", q)) or bool(_NAMED.search(q))
 
 
 def has_shape(text: str, kind: str, outlet: str = "", date: str = "", byline: str = "") -> bool:

@@ -11,7 +11,7 @@ import pytest
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
 from retrieval.lexical import Speller
-from retrieval.search import attribution_words, enumeration_item, has_shape, question_core, question_kind
+from retrieval.search import asks_for_name, attribution_words, enumeration_item, has_shape, question_core, question_kind
 from retrieval.store import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
@@ -165,6 +165,39 @@ def test_a_date_question_answered_only_by_an_anniversary_is_declined(engine):
     # the articles mention the video summit "marking the 30th anniversary" of ties, never when it was held
     answer = engine.answer("What day did the Central Asian countries and China hold their video summit?")
     assert answer.declined and "date" in answer.declined_reason
+
+
+@pytest.mark.parametrize("question, named", [
+    ("Who met the consul general?", True),
+    ("Which well-known academic attended?", True),
+    ("which chinese region borders the country?", True),
+    ("What state-owned companies signed deals?", True),
+    ("What kind of country is Kazakhstan?", False),   # a description, not a name
+    ("whose attention has the relationship drawn?", False),  # "the world's" is as likely as a name
+    ("Which newspaper ran the op-ed?", False),  # the outlet has a check of its own
+    ("what did the two sides agree on?", False),
+])
+def test_which_questions_ask_for_a_name(question, named):
+    assert asks_for_name(question, question_kind(question)[0]) == named
+
+
+@pytest.mark.parametrize("question", [
+    "Who held the post of Chinese consul general in Almaty before Jiang Wei?",  # finds Jiang Wei himself
+    "Which country borders both China and Kazakhstan?",  # finds the border ports between the two
+])
+def test_a_name_question_whose_best_sentence_names_only_what_it_asked_about_is_declined(engine, question):
+    answer = engine.answer(question)
+    assert answer.declined and "name" in answer.declined_reason
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("Which scholar took part in the roundtable?", "Sultanov"),
+    ("who chairs the Hadonggan People's Federation?", "An Husai"),
+    ("Which port's logistics base gives Kazakhstan access to the Pacific?", "Lianyungang"),
+    ("Who received the medal of friendship from Xi?", "Nazarbayev"),
+])
+def test_a_name_question_the_articles_answer_is_answered(engine, question, wanted):
+    assert wanted in emphasised(engine, question)
 
 
 def test_a_when_question_whose_verb_comes_before_the_article_is_about_the_article():

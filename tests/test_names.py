@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from retrieval.names import bm25_texts, full_names
+from retrieval.names import bm25_texts, full_names, names_beyond
 from retrieval.schema import Passage, Sentence
 
 
@@ -72,3 +72,13 @@ def test_an_author_named_in_the_byline_goes_into_every_passage_of_the_article():
     a, b = (replace(p, byline="By Jane Doe", author="Jane Doe") for p in (a, b))
     other = passage("b.txt", "Imports fell.")
     assert extra(bm25_texts([a, b, other]), [a, b, other]) == [["Jane", "Doe"], ["Jane", "Doe"], []]
+
+
+def test_names_beyond_the_question_are_the_rare_capitalised_words_it_does_not_use():
+    # the scraper glued the role to the name; the question already names both parts
+    assert names_beyond("Chinese ambassador to KazakhstanZhang Xiao", "who was ambassador to kazakhstan before zhang xiao?") == []
+    # "Kazakh" covers "Kazakhstan"; common capitalised words ("Both", "The", "China") are no names
+    assert names_beyond("Both sides reopened the ports between China and Kazakhstan.", "which kazakh town?") == []
+    assert names_beyond("About 60 people came, well-known scholar Sultanov among them.", "which scholar came?") == ["Sultanov"]
+    # an acronym the question lacks is a name; one it uses is not
+    assert names_beyond("Both sides support the SCO and the CICA process.", "what about CICA?") == ["SCO"]
