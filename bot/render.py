@@ -82,7 +82,7 @@ def sources_html(sources: Sequence[Source], limit: int = TELEGRAM_LIMIT) -> str:
     lines = [f"<b>{len(sources)} indexed article{'s' if len(sources) != 1 else ''}</b>"]
     used = units(lines[0])
     for i, source in enumerate(sources, 1):
-        line = f"{i}. {_citation(source.title, source.outlet, source.date)}"
+        line = f"{i}. {_citation(source.title, source.outlet, source.date, source.file)}"
         more = f"{ELLIPSIS} and {len(sources) - i + 1} more"
         reserve = units(more) + 1 if i < len(sources) else 0
         if used + 1 + units(line) + reserve > limit:
@@ -100,15 +100,18 @@ def _declined(question: str, limit: int) -> str:
     return echoed.format(echo) if echo else plain
 
 
-def _citation(title: str, outlet: str, date: str, part: int = CITATION_PART) -> str:
+def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATION_PART) -> str:
+    """"<i>Title</i> — Outlet, date (file)": the file tells an operator which article to open or fix."""
     parts = [p for p in (fit(outlet, part), fit(date, part)) if p]
     name = fit(title, part) or "Untitled"
-    return f"<i>{name}</i>" + (" — " + ", ".join(parts) if parts else "")
+    where = fit(file, part)
+    return f"<i>{name}</i>" + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
 
 
 def _with_passages(head: str, hits: Sequence[Hit], limit: int) -> str:
     part = min(CITATION_PART, limit // 12)
-    frames = [("\n\n<blockquote>", "</blockquote>\n" + _citation(h.passage.title, h.passage.outlet, h.passage.date, part))
+    frames = [("\n\n<blockquote>", "</blockquote>\n" + _citation(h.passage.title, h.passage.outlet, h.passage.date,
+                                                             h.passage.file, part))
               for h in hits]
     texts = [h.text or h.passage.text for h in hits]
     while frames:

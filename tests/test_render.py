@@ -34,7 +34,7 @@ def test_answer_sentence_is_bold_and_each_passage_is_cited():
                                  hit("Relations began in 1992.", title="Thirty years", outlet="Seetao")))
     assert msg.startswith("<b>Relations began in 1992.</b>")
     assert "<blockquote>Relations began in 1992.</blockquote>" in msg
-    assert "<i>Thirty years</i> — Seetao, 2022-01-03" in msg
+    assert "<i>Thirty years</i> — Seetao, 2022-01-03 (a.txt)" in msg
     shown(msg)
 
 
@@ -106,13 +106,13 @@ def test_limit_below_minimum_is_refused_with_the_value():
         telegram_html(answer("a"), limit=50)
 
 
-def test_sources_list_titles_outlets_and_dates_escaped():
+def test_sources_list_titles_outlets_dates_and_files_escaped():
     html = sources_html([Source("a.txt", "China & <Kazakhstan>", "2022-01-03", "Seetao", 3),
                          Source("b.txt", "Second", "", "", 1)])
     assert html.splitlines() == [
         "<b>2 indexed articles</b>",
-        "1. <i>China &amp; &lt;Kazakhstan&gt;</i> — Seetao, 2022-01-03",
-        "2. <i>Second</i>",
+        "1. <i>China &amp; &lt;Kazakhstan&gt;</i> — Seetao, 2022-01-03 (a.txt)",
+        "2. <i>Second</i> (b.txt)",
     ]
 
 
