@@ -8,6 +8,7 @@ from the best passage; or a date/number question finds no date/number there; or 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .schema import Answer, Hit
@@ -79,10 +80,12 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     return ""
 
 
-def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy) -> Answer:
+def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
+            readable: Callable[[str], str] = str) -> Answer:
+    """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
     reason = decide(ev, policy)
     hits = tuple(
-        Hit(r.passage, r.score, r.passage.sentences[r.sentence_index].text, excerpt(r))
+        Hit(r.passage, r.score, readable(r.passage.sentences[r.sentence_index].text), readable(excerpt(r)))
         for r in ev.ranked[:top_k]
     )
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,7 @@ _BYLINE = re.compile(rf"^(?P<lead>(?i:{BYLINE_WORDS})\b\s*[/:：|]?\s*)?"
                      r"(?:[^.!?]{0,60}\s)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}$")
 # scraped pages drop the space between a line's last word and the next ("KazakhstanZhang Xiao")
 _GLUED = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z])")
+_GLUED_WORD = re.compile(r"\b[A-Za-z]*[a-z]{3}[A-Z][A-Za-z]*\b")
 _TERMINAL = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$|[.!?][\"'”’)]*(?=\S)")
 
 
@@ -156,9 +158,17 @@ def _is_byline(text: str) -> bool:
     return bool(m) and (bool(m.group("lead")) or all(is_name(w) for w in _author(text).split()))
 
 
-def unglue(text: str) -> str:
-    """``text`` with the spaces scraping lost put back between words ("KazakhstanZhang" -> "Kazakhstan Zhang")."""
-    return _GLUED.sub(" ", text)
+def unglue(text: str, is_word: Callable[[str], bool] | None = None) -> str:
+    """``text`` with the spaces scraping lost put back between words ("KazakhstanZhang" -> "Kazakhstan Zhang");
+    with ``is_word``, only where every half is a word ("PetroChina" stays whole unless "Petro" is one)."""
+    if is_word is None:
+        return _GLUED.sub(" ", text)
+
+    def split(m: re.Match) -> str:
+        parts = _GLUED.split(m.group(0))
+        return " ".join(parts) if all(is_word(p) for p in parts) else m.group(0)
+
+    return _GLUED_WORD.sub(split, text)
 
 
 def _author(byline: str) -> str:

@@ -224,7 +224,7 @@ class Engine:
         if not text:
             self._require()
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
-        answer = compose(question, self.evidence(text), self.settings.top_k, self.policy)
+        answer = compose(question, self.evidence(text), self.settings.top_k, self.policy, self._require()[1].readable)
         return replace(answer, notice=notice) if notice else answer
 
     def evidence(self, text: str) -> Evidence:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .articles import BYLINE_WORDS
+from .articles import BYLINE_WORDS, unglue
 from .lexical import Lexical, common_stems, fold, tokenize
 from .schema import Passage
 from .store import IndexData
@@ -229,6 +229,14 @@ class Searcher:
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
         return self.data.lexical.speller.fix(question)
+
+    def readable(self, text: str) -> str:
+        """``text`` with the spaces scraping lost put back where both halves are words the articles use
+        ("on Tuesday KazakhstanHe said" -> "Kazakhstan He"). For display only: passages stay exact slices
+        of their files."""
+        df = self.data.lexical.df
+        # a stop word ("He", "The") has no tokens, and is a word
+        return unglue(text, lambda part: all(t in df for t in tokenize(part)))
 
     def coverage(self, tokens: list[str], text: str | frozenset[str]) -> float:
         """IDF-weighted share of the question's content words found in ``text`` (or its token set)."""

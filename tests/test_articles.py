@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import load_articles
+from retrieval.articles import load_articles, unglue
 from retrieval.passages import make_passages, split_sentences
 from tests.conftest import SEEDS
 
@@ -194,3 +194,12 @@ def test_unpunctuated_text_is_still_split_into_bounded_passages(tmp_path):
     passages = make_passages(articles[0], 60, 150)
     assert len(passages) >= 5
     assert all(len(p.text.split()) <= 150 for p in passages)
+
+
+def test_unglue_for_display_splits_only_where_both_halves_are_words():
+    words = {"kazakhstan", "he", "zhang", "china", "tube"}
+    is_word = lambda part: part.lower() in words  # noqa: E731
+    assert unglue("on Tuesday KazakhstanHe said", is_word) == "on Tuesday Kazakhstan He said"
+    # "Petro" and "You" are not words here: a name of one word stays whole, and so does "kV"
+    assert unglue("PetroChina, YouTube and a 500 kV line", is_word) == "PetroChina, YouTube and a 500 kV line"
+    assert unglue("PetroChina") == "Petro China"  # without a vocabulary, every glue point splits
