@@ -15,6 +15,7 @@ import numpy as np
 
 from .articles import BYLINE_WORDS, unglue
 from .lexical import Lexical, common_stems, fold, tokenize
+from .names import is_name
 from .schema import Passage
 from .store import IndexData
 
@@ -45,6 +46,8 @@ _METADATA = ("outlet", "published", "byline")
 _NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER}){{0,2}} (?:cit(?:y|ies)|towns?|villages?|countr(?:y|ies)|nations?"
                     r"|regions?|provinces?|capital|count(?:y|ies)|districts?|compan(?:y|ies)|firms?|airlines?|banks?"
                     r"|universit(?:y|ies)|organi[sz]ations?|rivers?|ports?|airports?|mountains?|islands?|lakes?)\b")
+# "who is Zhang Xiao?": the rest, when it is only a name, asks what that person is
+_IDENTITY = re.compile(r"^\W*who(?:'s| is| was| are| were)\s+([^?]+?)\W*$")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _NOT_A_DAY = r"anniversary|century|birthday|session|congress|plenary|round|edition|time|annual"
@@ -143,9 +146,14 @@ def question_kind(question: str) -> tuple[str, frozenset[str]]:
 
 def asks_for_name(question: str, kind: str) -> bool:
     """Does the question ask for a person, place or organisation by name ("who ...", "which city ...")?
-    "Whose support ..." does not: its answer is as often "the world's" or "the people's"."""
+    "Whose support ..." does not: its answer is as often "the world's" or "the people's"; nor does
+    "who is Tokayev?", whose answer is what he is ("Kazakhstan's president")."""
     q = fold(question)
-    return (kind == "person" and not re.match(r"\W*whose\b", q)) or bool(_NAMED.search(q))
+    if kind == "person":
+        identity = _IDENTITY.match(q)
+        return not (q.lstrip(" \"'¿(").startswith("whose")
+                    or identity and all(is_name(w) for w in re.findall(r"[a-z]+", identity.group(1))))
+    return bool(_NAMED.search(q))
 
 
 def has_shape(text: str, kind: str, outlet: str = "", date: str = "", byline: str = "") -> bool:

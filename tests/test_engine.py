@@ -174,6 +174,9 @@ def test_a_date_question_answered_only_by_an_anniversary_is_declined(engine):
     ("What state-owned companies signed deals?", True),
     ("What kind of country is Kazakhstan?", False),   # a description, not a name
     ("whose attention has the relationship drawn?", False),  # "the world's" is as likely as a name
+    ("who is Tokayev?", False),  # asks what he is, not for another name
+    ("Who's Jiang Wei", False),
+    ("who is the president of the bank?", True),
     ("Which newspaper ran the op-ed?", False),  # the outlet has a check of its own
     ("what did the two sides agree on?", False),
 ])
@@ -195,6 +198,7 @@ def test_a_name_question_whose_best_sentence_names_only_what_it_asked_about_is_d
     ("who chairs the Hadonggan People's Federation?", "An Husai"),
     ("Which port's logistics base gives Kazakhstan access to the Pacific?", "Lianyungang"),
     ("Who received the medal of friendship from Xi?", "Nazarbayev"),
+    ("who is tokayev?", "Tokayev"),
 ])
 def test_a_name_question_the_articles_answer_is_answered(engine, question, wanted):
     assert wanted in emphasised(engine, question)
