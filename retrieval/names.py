@@ -51,15 +51,23 @@ _CAPITALISED = re.compile(r"[A-Z][a-z]+|[A-Z]{2,}(?![a-z])")
 
 
 def names_beyond(text: str, question: str) -> list[str]:
-    """The name-like words of ``text`` (capitalised and rarer than ``NAME_ZIPF``) that ``question``
-    does not already use, allowing for a demonym or inflection ("Kazakh" covers "Kazakhstan").
+    """The names in ``text`` that ``question`` does not already use, allowing for a demonym or inflection
+    ("Kazakh" covers "Kazakhstan"). A name is a capitalised word inside a sentence ("visited China"), or
+    one rarer than ``NAME_ZIPF`` wherever it stands; a common word opening a sentence ("Both sides") is not.
 
     A "who" question answered by a sentence naming only the people the question named ("who was
     ambassador before Zhang Xiao?" -> "... ambassador Zhang Xiao") has found its topic, not its answer.
     """
     asked = {w.lower() for w in _WORD.findall(question)}
-    return [w for w in (m.group(0) for m in _CAPITALISED.finditer(text))
-            if is_name(w) and not any(_same_name(w.lower(), a) for a in asked)]
+    return [m.group(0) for m in _CAPITALISED.finditer(text)
+            if (not _opens_sentence(text, m.start()) or is_name(m.group(0)))
+            and not any(_same_name(m.group(0).lower(), a) for a in asked)]
+
+
+def _opens_sentence(text: str, at: int) -> bool:
+    """Is ``text[at:]`` a sentence's first word (after any opening quote or bracket)?"""
+    before = text[:at].rstrip(" \t\n\"'“‘([")
+    return not before or before[-1] in ".!?:;"
 
 
 def _same_name(a: str, b: str) -> bool:

@@ -77,8 +77,11 @@ def test_an_author_named_in_the_byline_goes_into_every_passage_of_the_article():
 def test_names_beyond_the_question_are_the_rare_capitalised_words_it_does_not_use():
     # the scraper glued the role to the name; the question already names both parts
     assert names_beyond("Chinese ambassador to KazakhstanZhang Xiao", "who was ambassador to kazakhstan before zhang xiao?") == []
-    # "Kazakh" covers "Kazakhstan"; common capitalised words ("Both", "The", "China") are no names
-    assert names_beyond("Both sides reopened the ports between China and Kazakhstan.", "which kazakh town?") == []
+    # "Chinese" covers "China" and "Kazakh" "Kazakhstan"; a common word opening a sentence ("Both") is no name
+    assert names_beyond("Both sides reopened the ports between China and Kazakhstan.", "which chinese town borders kazakh land?") == []
+    # inside a sentence a capitalised common word is a name ("China"); opening one, only a rare word is ("Tokayev")
+    assert names_beyond("This is Tokayev's first state visit to China.", "which country did he visit?") == ["Tokayev", "China"]
+    assert names_beyond('He said: "The Chinese side agrees." Both agree.', "who agrees?") == ["Chinese"]
     assert names_beyond("About 60 people came, well-known scholar Sultanov among them.", "which scholar came?") == ["Sultanov"]
     # an acronym the question lacks is a name; one it uses is not
     assert names_beyond("Both sides support the SCO and the CICA process.", "what about CICA?") == ["SCO"]

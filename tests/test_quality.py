@@ -53,7 +53,7 @@ def test_at_most_three_passages_of_at_most_1000_characters(report):
 
 # passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
 HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02),
-                   "heldout2.jsonl": (0.84, 0.91, 0.80, 0.73, 0.03),
+                   "heldout2.jsonl": (0.84, 0.93, 0.80, 0.73, 0.02),
                    "heldout3.jsonl": (0.77, 0.93, 0.71, 0.79, 0.03),
                    "heldout4.jsonl": (0.66, 0.83, 0.64, 0.86, 0.03)}
 
