@@ -11,6 +11,7 @@ other part alone.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter, defaultdict
 
@@ -71,11 +72,11 @@ def _opens_sentence(text: str, at: int) -> bool:
 
 
 def _same_name(a: str, b: str) -> bool:
+    """The same word, or one name in two forms sharing most of the shorter ("kazakh", "kazakhstan")."""
     if a == b:
         return True
     shorter = min(len(a), len(b))
-    common = len(next((a[:i] for i in range(shorter, 0, -1) if a[:i] == b[:i]), ""))
-    return shorter >= 4 and common >= max(4, 0.75 * shorter)
+    return shorter >= 4 and len(os.path.commonprefix((a, b))) >= max(4, 0.75 * shorter)
 
 
 def lead_names(first: Passage) -> tuple[str, ...]:
