@@ -79,7 +79,7 @@ def main() -> None:
         engine._searcher = Searcher(engine._data, base_w)
         print(f"\n{'ood↓':>6} {'in↓':>6} {'hit@1':>6}  decline policy (default weights)")
         prow = []
-        for th, cov, unseen in itertools.product([0.28, 0.33, 0.38], [0.3, 0.4, 0.5], [0.3, 0.4, 0.5]):
+        for th, cov, unseen in itertools.product([0.28, 0.30, 0.32, 0.34, 0.38], [0.3, 0.4, 0.5], [0.3, 0.4, 0.5]):
             engine.policy = replace(base_p, threshold=th, coverage=cov, unseen=unseen)
             r = evaluate(questions, engine.answer)
             prow.append((r.ood_declined - 2 * r.in_declined, r.ood_declined, r.in_declined, r.hit1,

@@ -209,7 +209,8 @@ class Evidence:
     tokens: list[str]
     kind: str
     ranked: list[Ranked] = field(default_factory=list)
-    coverage: float = 0.0   # IDF-weighted share of question words in the best passage
+    coverage: float = 0.0   # IDF-weighted share of question words in the best passage (the commonest
+                            # English words aside: "which currency do they *use*" is not half-answered by "use")
     unseen: float = 0.0     # IDF-weighted share of question words the articles never use (the commonest
                             # English words aside)
 
@@ -388,14 +389,15 @@ class Searcher:
         topical = _lift_to_article(ev.ranked, shaped, w.metadata) if ev.kind in _METADATA else {}
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
+        common = common_stems(question)
         if ev.ranked:
             top = topical.get(ev.ranked[0].row, ev.ranked[0].row)
-            ev.coverage = self.coverage(topic, self._tokens(top)[0] | self._lead_names(top))
+            telling = [t for t in topic if t not in common] or topic
+            ev.coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         absent = [t for t in weights if t not in data.lexical.df]
         if absent:  # a very common word the articles lack ("called", "else") says nothing about the topic
-            common = common_stems(question)
             absent = [t for t in absent if t not in common]
         ev.unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return ev

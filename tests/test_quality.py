@@ -38,8 +38,9 @@ def test_off_topic_questions_are_declined(report):
     # 0.875 until common English words the articles lack stopped counting as unknown ("called", "else"):
     # dev lost one off-topic decline ("...renamed back to Astana?") while the held-out sets stopped
     # wrongly declining 6 answerable questions of 99, so the trade was taken; 0.875 again since a "who /
-    # which city" question whose best sentence names nobody it did not already name is declined
-    assert report.ood_declined >= 0.87
+    # which city" question whose best sentence names nobody it did not already name is declined; 0.9375
+    # since the commonest English words no longer count towards a passage's coverage of the question
+    assert report.ood_declined >= 0.93
 
 
 def test_answerable_questions_are_rarely_declined(report):
@@ -52,7 +53,7 @@ def test_at_most_three_passages_of_at_most_1000_characters(report):
 
 
 # passage hit@1, hit@3, sentence hit@1, ood declined, in wrongly declined (at most)
-HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.81, 0.02),
+HELD_OUT_FLOORS = {"heldout.jsonl": (0.85, 0.96, 0.79, 0.87, 0.02),
                    "heldout2.jsonl": (0.84, 0.93, 0.80, 0.73, 0.02),
                    "heldout3.jsonl": (0.77, 0.93, 0.71, 0.79, 0.03),
                    "heldout4.jsonl": (0.66, 0.83, 0.64, 0.86, 0.03)}
