@@ -2,8 +2,9 @@
 
 The bot declines when the evidence is weak: the best sentence is not close in
 meaning to the question and the question's rarer content words are missing
-from the best passage; or a date/number question finds no date/number there; or a
-"who / which city" question finds no name there but those it already used.
+from the best passage; or a date/number question finds no date/number there, or a date
+beside none of the question's words; or a "who / which city" question finds no name there
+but those it already used.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .schema import Answer, Hit
+from .articles import without_dateline_place
+from .lexical import tokenize
 from .names import names_beyond
+from .schema import Answer, Hit
 from .search import Evidence, Ranked, asks_for_name, has_shape
 
 MAX_EXCERPT_CHARS = 1000
@@ -72,6 +75,12 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     kind = {"published": "date", "percent": "number"}.get(ev.kind, ev.kind)
     if policy.shape_check and kind in ("date", "year", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
+    # a date beside nothing the question asked about is another event's ("When was Nur-Sultan renamed?"
+    # finding "Nur-Sultan, June 6 (Xinhua) – Wang Yi ... held talks"); a dateline's place is where the
+    # story was filed, not what it is about
+    if (policy.shape_check and ev.kind in ("date", "year") and ev.telling
+            and not ev.telling & frozenset(tokenize(without_dateline_place(sentence)))):
+        return f"the question asks for a {kind} and the best sentence shares none of the question's words"
     if policy.shape_check and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
         return "the question asks for a name and the best passage names none that the question does not"
     score = confidence(ev, policy)

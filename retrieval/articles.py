@@ -149,6 +149,16 @@ def _date_in(text: str) -> str:
     return m.group(0) if m else ""
 
 
+def without_dateline_place(text: str) -> str:
+    """``text`` without the place of a dateline it opens with ("Nur-Sultan, June 6 (Xinhua) – ..."):
+    where the story was filed, not what it is about."""
+    for pattern in (_DATELINE_PAREN, _DATELINE_OUTLET):
+        m = pattern.match(text)
+        if m:
+            return text[:m.start("place")] + text[m.end("place"):]
+    return text
+
+
 def _is_byline(text: str) -> bool:
     """Is ``text`` a short unpunctuated line ending in a name, after "By" or with names rare enough
     not to be a subheading's words ("... trade with Central Asia")?"""

@@ -213,6 +213,7 @@ class Evidence:
                             # English words aside: "which currency do they *use*" is not half-answered by "use")
     unseen: float = 0.0     # IDF-weighted share of question words the articles never use (the commonest
                             # English words aside)
+    telling: frozenset[str] = frozenset()  # the question's topic tokens but the commonest English words
 
 
 class Searcher:
@@ -390,9 +391,10 @@ class Searcher:
         ev.ranked.sort(key=lambda r: -r.score)
         ev.ranked = _distinct(ev.ranked)
         common = common_stems(question)
+        telling = [t for t in topic if t not in common] or topic
+        ev.telling = frozenset(telling)
         if ev.ranked:
             top = topical.get(ev.ranked[0].row, ev.ranked[0].row)
-            telling = [t for t in topic if t not in common] or topic
             ev.coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
         weights = self._idf_weights(topic)
         total = sum(weights.values())

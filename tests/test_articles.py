@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import load_articles, unglue
+from retrieval.articles import load_articles, unglue, without_dateline_place
 from retrieval.passages import make_passages, split_sentences
 from tests.conftest import SEEDS
 
@@ -203,3 +203,9 @@ def test_unglue_for_display_splits_only_where_both_halves_are_words():
     # "Petro" and "You" are not words here: a name of one word stays whole, and so does "kV"
     assert unglue("PetroChina, YouTube and a 500 kV line", is_word) == "PetroChina, YouTube and a 500 kV line"
     assert unglue("PetroChina") == "Petro China"  # without a vocabulary, every glue point splits
+
+
+def test_without_dateline_place_drops_only_the_place_of_an_opening_dateline():
+    assert without_dateline_place("Nur-Sultan, June 6 (Xinhua) – Wang Yi held talks.") == ", June 6 (Xinhua) – Wang Yi held talks."
+    assert without_dateline_place("China News Service, Nur-Sultan, May 29th.") == "China News Service, , May 29th."
+    assert without_dateline_place("Wang Yi arrived in Nur-Sultan, June 6.") == "Wang Yi arrived in Nur-Sultan, June 6."

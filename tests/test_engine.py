@@ -205,6 +205,19 @@ def test_a_name_question_the_articles_answer_is_answered(engine, question, wante
     assert wanted in emphasised(engine, question)
 
 
+@pytest.mark.parametrize("question", ["When was Nur-Sultan founded?", "When did Nur-Sultan become the capital?"])
+def test_a_date_question_whose_best_sentence_shares_only_its_dateline_place_is_declined(engine, question):
+    # both find "Nur-Sultan, June 6 (Xinhua) – Wang Yi ... on Tuesday held talks": a date, but another event's
+    answer = engine.answer(question)
+    assert answer.declined and "shares none" in answer.declined_reason
+
+
+@pytest.mark.parametrize("question", ["On which day did Wang Yi hold talks in Nur-Sultan?",
+                                      "When did the Chinese foreign minister meet his Kazakh counterpart?"])
+def test_a_date_question_about_the_event_of_a_dateline_sentence_is_answered(engine, question):
+    assert "Tuesday" in emphasised(engine, question)
+
+
 def test_a_when_question_whose_verb_comes_before_the_article_is_about_the_article():
     # "put out its piece on X": the verb first; "Seetao" and the piece's topic stay topic words
     kind, kind_words = question_kind("When exactly did Seetao put out its piece on three decades of ties?")

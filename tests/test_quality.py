@@ -39,8 +39,9 @@ def test_off_topic_questions_are_declined(report):
     # dev lost one off-topic decline ("...renamed back to Astana?") while the held-out sets stopped
     # wrongly declining 6 answerable questions of 99, so the trade was taken; 0.875 again since a "who /
     # which city" question whose best sentence names nobody it did not already name is declined; 0.9375
-    # since the commonest English words no longer count towards a passage's coverage of the question
-    assert report.ood_declined >= 0.93
+    # since the commonest English words no longer count towards a passage's coverage of the question; 1.0
+    # since a date question whose best sentence shares none of its words (but a dateline's place) is declined
+    assert report.ood_declined >= 0.95
 
 
 def test_answerable_questions_are_rarely_declined(report):
