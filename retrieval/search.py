@@ -398,9 +398,8 @@ class Searcher:
             ev.coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
         weights = self._idf_weights(topic)
         total = sum(weights.values())
-        absent = [t for t in weights if t not in data.lexical.df]
-        if absent:  # a very common word the articles lack ("called", "else") says nothing about the topic
-            absent = [t for t in absent if t not in common]
+        # a very common word the articles lack ("called", "else") says nothing about the topic
+        absent = [t for t in weights if t not in data.lexical.df and t not in common]
         ev.unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return ev
 
