@@ -149,14 +149,16 @@ def _date_in(text: str) -> str:
     return m.group(0) if m else ""
 
 
+def _dateline(text: str) -> re.Match | None:
+    """The dateline ``text`` opens with, in either form, with its place, date and outlet groups."""
+    return _DATELINE_PAREN.match(text) or _DATELINE_OUTLET.match(text)
+
+
 def without_dateline_place(text: str) -> str:
     """``text`` without the place of a dateline it opens with ("Nur-Sultan, June 6 (Xinhua) – ..."):
     where the story was filed, not what it is about."""
-    for pattern in (_DATELINE_PAREN, _DATELINE_OUTLET):
-        m = pattern.match(text)
-        if m:
-            return text[:m.start("place")] + text[m.end("place"):]
-    return text
+    m = _dateline(text)
+    return text[:m.start("place")] + text[m.end("place"):] if m else text
 
 
 def _is_byline(text: str) -> bool:
@@ -245,7 +247,7 @@ class Cleaner:
         if not prose:
             return Skipped(file, "no article text left after removing page furniture")
         head = " ".join(b.text for b in prose[:3])
-        for m in (p.search(b.text) for b in prose[:3] for p in (_DATELINE_PAREN, _DATELINE_OUTLET)):
+        for m in (_dateline(b.text) for b in prose[:3]):
             if m:
                 outlet = outlet or m.group("outlet").strip()
                 date = date or m.group("date").strip()
