@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from retrieval.answer import DeclinePolicy  # noqa: E402
-from retrieval.embedder import Embedder  # noqa: E402
+from retrieval.answer.compose import DeclinePolicy  # noqa: E402
+from retrieval.embed.models import Embedder  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.evaluate import evaluate, read_questions  # noqa: E402
-from retrieval.search import Searcher, Weights  # noqa: E402
+from retrieval.rank.search import Searcher, Weights  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
 

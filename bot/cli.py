@@ -15,7 +15,7 @@ from pathlib import Path
 
 from retrieval.engine import Engine
 from retrieval.errors import CorpusProblem, IndexProblem
-from retrieval.schema import BuildReport
+from retrieval.types import BuildReport
 from retrieval.settings import Settings, SettingsError
 
 

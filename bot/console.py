@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from retrieval.engine import Engine
-from retrieval.schema import Answer, Source
+from retrieval.types import Answer, Source
 
 HELP = """Ask a question about the articles in plain English, e.g.
   {example}

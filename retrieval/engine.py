@@ -17,22 +17,23 @@ from pathlib import Path
 
 import numpy as np
 
-from . import vector_index
-from .answer import DeclinePolicy, compose
-from .articles import list_corpus, load_articles
-from .batching import MicroBatcher
-from .embedder import make_embedder
-from .errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
-from .lexical import Lexical, common_stems
-from .names import bm25_texts, lead_names
-from .passages import make_passages
-from .progress import stage
-from .questions import clean_question
-from .rerank import Reranker
-from .schema import UNUSABLE, Answer, BuildReport, Source
-from .search import Evidence, Searcher, Weights, question_core
-from .settings import Settings
-from .store import IndexData, Store
+import retrieval.stores.vector_index as vector_index
+from retrieval.answer.compose import DeclinePolicy, compose
+from retrieval.ingest.articles import list_corpus, load_articles
+from retrieval.embed.batching import MicroBatcher
+from retrieval.embed.models import make_embedder
+from retrieval.errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
+from retrieval.stores.bm25 import Lexical
+from retrieval.text.words import common_stems
+from retrieval.text.names import bm25_texts, lead_names
+from retrieval.split import make_passages
+from retrieval.progress import stage
+from retrieval.query.clean import clean_question
+from retrieval.rank.rerank import Reranker
+from retrieval.types import UNUSABLE, Answer, BuildReport, Source
+from retrieval.rank.search import Evidence, Searcher, Weights, question_core
+from retrieval.settings import Settings
+from retrieval.stores.local import IndexData, Store
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +153,8 @@ class Engine:
     def load(self) -> None:
         """Load the live index; raises ``IndexProblem`` with what to run."""
         data = self.store.load(self.settings.model)
-        data.lexical.speller.known = self._known_words()
         common_stems("the")  # loads the word-frequency table now, not during someone's first question
-        searcher = Searcher(data, self.weights)
+        searcher = Searcher(data, self.weights, self._known_words())
         with self._lock:
             self._data, self._searcher = data, searcher
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .lexical import fold
-from .schema import Answer
+from retrieval.text.words import fold
+from retrieval.types import Answer
 
 
 @dataclass(frozen=True)

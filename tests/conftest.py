@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from retrieval.embedder import make_embedder  # noqa: E402
+from retrieval.embed.models import make_embedder  # noqa: E402
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.settings import PROJECT_ROOT, Settings  # noqa: E402
 

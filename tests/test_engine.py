@@ -10,9 +10,9 @@ import pytest
 
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing
-from retrieval.lexical import Speller
-from retrieval.search import asks_for_name, attribution_words, enumeration_item, has_shape, question_core, question_kind
-from retrieval.store import POINTER, checksum
+from retrieval.query.speller import Speller
+from retrieval.rank.search import asks_for_name, attribution_words, enumeration_item, has_shape, question_core, question_kind
+from retrieval.stores.local import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
 

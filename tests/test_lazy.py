@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from retrieval.lazy import Lazy
+from retrieval.embed.lazy import Lazy
 
 
 def test_racing_threads_build_the_value_once():

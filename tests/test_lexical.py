@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval import lexical
-from retrieval.articles import load_articles
-from retrieval.lexical import Lexical, tokenize
-from retrieval.passages import make_passages
-from retrieval.rows import NpyRows
+import retrieval.stores.bm25 as lexical
+import retrieval.text.words as words
+from retrieval.ingest.articles import load_articles
+from retrieval.stores.bm25 import Lexical
+from retrieval.text.words import tokenize
+from retrieval.split import make_passages
+from retrieval.stores.rows import NpyRows
 from tests.conftest import SEEDS
 
 QUESTIONS = ["when were diplomatic relations established between China and Kazakhstan?",
@@ -95,5 +97,5 @@ def test_row_reader_reports_a_file_shorter_than_its_header(tmp_path):
 
 
 def test_common_stems_are_the_commonest_english_words_only():
-    assert {"call", "els", "run"} <= lexical.common_stems("What was it called, who else will run it?")
-    assert not lexical.common_stems("currency referendum pipeline Uzbekistan") & {"currenc", "referendum", "pipelin"}
+    assert {"call", "els", "run"} <= words.common_stems("What was it called, who else will run it?")
+    assert not words.common_stems("currency referendum pipeline Uzbekistan") & {"currenc", "referendum", "pipelin"}

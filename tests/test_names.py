@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from retrieval.names import bm25_texts, full_names, names_beyond
-from retrieval.schema import Passage, Sentence
+from retrieval.text.names import bm25_texts, full_names, names_beyond
+from retrieval.types import Passage, Sentence
 
 
 _offset = itertools.count(0, 1000)

@@ -190,7 +190,7 @@ def test_running_bot_picks_up_a_rebuilt_index_without_restart(botapi, run_bot, i
 
 STUB_BOT = """
 import sys
-from retrieval.schema import Answer
+from retrieval.types import Answer
 from retrieval.settings import Settings
 from bot.telegram import run_telegram
 

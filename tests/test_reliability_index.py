@@ -22,9 +22,9 @@ import pytest
 
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexProblem
-from retrieval.schema import Passage
+from retrieval.types import Passage
 from retrieval.settings import PROJECT_ROOT
-from retrieval.store import FORMAT_VERSION, LOCK, POINTER, checksum
+from retrieval.stores.local import FORMAT_VERSION, LOCK, POINTER, checksum
 from tests.conftest import SEEDS, bot_process_env, make_settings
 
 QUESTION = "when were diplomatic relations established?"
@@ -37,8 +37,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-import retrieval.embedder as embedders
-import retrieval.store as store
+import retrieval.embed.models as embedders
+import retrieval.stores.local as store
 from bot.cli import main
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.console import Style, render_answer, run_chat
-from bot.render import telegram_html
+from bot.telegram.render import telegram_html
 from retrieval.engine import Engine
 from retrieval.errors import CorpusProblem
 from retrieval.settings import PROJECT_ROOT

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.render import TELEGRAM_LIMIT, fit, sources_html, telegram_html, units
-from retrieval.schema import UNUSABLE, Answer, Hit, Passage, Sentence, Source
+from bot.telegram.render import TELEGRAM_LIMIT, fit, sources_html, telegram_html, units
+from retrieval.types import UNUSABLE, Answer, Hit, Passage, Sentence, Source
 from tests.botapi_standin import telegram_html_text, telegram_units
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from retrieval.engine import Engine
-from retrieval.rerank import Reranker
+from retrieval.rank.rerank import Reranker
 from tests.conftest import SEEDS, make_settings
 
 
@@ -16,7 +16,7 @@ def tiny_cross_encoder(tmp_path_factory) -> str:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from retrieval.embedder import resolve_model
+    from retrieval.embed.models import resolve_model
 
     folder = tmp_path_factory.mktemp("tiny-ce")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("all-MiniLM-L6-v2"))

@@ -16,7 +16,7 @@ from retrieval.settings import PROJECT_ROOT
 
 
 STUB_BOT = """
-from retrieval.schema import Answer
+from retrieval.types import Answer
 from retrieval.settings import Settings
 from bot.telegram import run_telegram
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval import vector_index
+import retrieval.stores.vector_index as vector_index
 
 
 def _unit_vectors(n: int, d: int = 64) -> np.ndarray:

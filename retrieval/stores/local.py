@@ -36,13 +36,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import vector_index
-from .errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
-from .lexical import Lexical
-from .progress import stage
-from .rows import NpyRows
-from .schema import Passage, Source
-from .vector_index import IndexSpec
+import retrieval.stores.vector_index as vector_index
+from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
+from retrieval.stores.bm25 import Lexical
+from retrieval.progress import stage
+from retrieval.stores.rows import NpyRows
+from retrieval.types import Passage, Source
+from retrieval.stores.vector_index import IndexSpec
 
 FORMAT_VERSION = 8  # 3: BM25 as postings + passage -> terms tables (lexical.py); 4: bare datelines kept as text;
 # 5: a bare dateline keeps its time; 6: BM25 completes names used in part (names.py); 7: bylines;

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .lazy import Lazy
+from retrieval.embed.lazy import Lazy
 
 
 class MicroBatcher:

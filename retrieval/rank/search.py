@@ -13,11 +13,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .articles import BYLINE_WORDS, unglue
-from .lexical import Lexical, common_stems, fold, tokenize
-from .names import is_name
-from .schema import Passage
-from .store import IndexData
+from retrieval.ingest.articles import BYLINE_WORDS, unglue
+from retrieval.stores.bm25 import Lexical
+from retrieval.text.words import common_stems, fold, tokenize
+from retrieval.text.names import is_name
+from retrieval.query.speller import Speller
+from retrieval.types import Passage
+from retrieval.stores.local import IndexData
 
 # what a question asks for, by its wording; used to prefer sentences of that shape.
 # "which Chinese paper", "what state news agency": up to two describing words before the kind
@@ -225,9 +227,10 @@ class Searcher:
     >>> evidence = searcher.search(text, embedder.encode([text])[0], embedder.encode([core])[0])
     """
 
-    def __init__(self, data: IndexData, weights: Weights = Weights()):
+    def __init__(self, data: IndexData, weights: Weights = Weights(), known: frozenset[str] = frozenset()):
         self.data = data
         self.w = weights
+        self.speller = Speller(data.lexical.vocabulary, known)
         self._first_sentence = data.sentence_start
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
@@ -238,7 +241,7 @@ class Searcher:
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
-        return self.data.lexical.speller.fix(question)
+        return self.speller.fix(question)
 
     def readable(self, text: str) -> str:
         """``text`` with the spaces scraping lost put back where both halves are words the articles use

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .settings import Settings, is_default_model
+from retrieval.settings import Settings, is_default_model
 
 # controls, zero-width and direction marks, and lone surrogates (undecodable bytes read with surrogateescape)
 _INVISIBLE = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .embedder import load_sentence_transformers
-from .lazy import Lazy
-from .search import Evidence
+from retrieval.embed.models import load_sentence_transformers
+from retrieval.embed.lazy import Lazy
+from retrieval.rank.search import Evidence
 
 
 class Reranker:

@@ -15,8 +15,8 @@ import os
 import re
 from collections import Counter, defaultdict
 
-from .progress import stage
-from .schema import Passage
+from retrieval.progress import stage
+from retrieval.types import Passage
 
 # both parts must be rarer than this in English (wordfreq Zipf 4.5: ~30 uses per million words), so that
 # names qualify ("Wang", "Yi", "Xi", "Jinping") and titles, places and phrases do not ("President Xi",

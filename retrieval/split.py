@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .schema import Article, Passage, Sentence
+from retrieval.types import Article, Passage, Sentence
 
 _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "inc", "ltd", "co", "corp", "jr", "sr",

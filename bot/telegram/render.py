@@ -8,7 +8,7 @@ is escaped and wrapped.
 
 Usage::
 
-    >>> from retrieval.schema import Answer
+    >>> from retrieval.types import Answer
     >>> telegram_html(Answer(question="<b>hi", declined=True))
     ["I couldn't find an answer to “&lt;b&gt;hi” in the articles.\\nSend /sources to see which articles I know."]
 """
@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from html import escape
 
-from retrieval.schema import UNUSABLE, Answer, Hit, Source
+from retrieval.types import UNUSABLE, Answer, Hit, Source
 
 TELEGRAM_LIMIT = 4096
 MIN_LIMIT = 200

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lazy import Lazy
+from retrieval.embed.lazy import Lazy
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .names import is_name
-from .progress import stage
-from .schema import Article, Block, Skipped
+from retrieval.text.names import is_name
+from retrieval.progress import stage
+from retrieval.types import Article, Block, Skipped
 
 log = logging.getLogger(__name__)
 

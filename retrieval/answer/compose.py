@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .articles import without_dateline_place
-from .lexical import tokenize
-from .names import names_beyond
-from .schema import Answer, Hit
-from .search import Evidence, Ranked, asks_for_name, has_shape
+from retrieval.ingest.articles import without_dateline_place
+from retrieval.text.words import tokenize
+from retrieval.text.names import names_beyond
+from retrieval.types import Answer, Hit
+from retrieval.rank.search import Evidence, Ranked, asks_for_name, has_shape
 
 MAX_EXCERPT_CHARS = 1000
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .lazy import Lazy
-from .settings import DEFAULT_MODEL, Settings, is_default_model
+from retrieval.embed.lazy import Lazy
+from retrieval.settings import DEFAULT_MODEL, Settings, is_default_model
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class OnnxInt8Embedder:
         return f"{self.name}|onnx-int8|per-text"
 
     def _load(self):
-        from .embed_onnx import OnnxEmbedder, export_onnx
+        from retrieval.embed.onnx_int8 import OnnxEmbedder, export_onnx
 
         location = locate(self.name)
         if not (self.folder / "onnx_model.json").is_file():
