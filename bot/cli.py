@@ -1,4 +1,4 @@
-"""Command line: ``newsbot [chat|index|ask|eval|telegram]`` (also ``python -m bot``).
+"""Command line: ``newsbot [chat|index|ask|eval|add|watch|telegram]`` (also ``python -m bot``).
 
 Errors reach the user as one line naming what to do, never a traceback.
 """
@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="measure retrieval on a JSONL question file (like eval/dev.jsonl)")
     ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in|ood) per line")
     ev.add_argument("--misses", action="store_true", help="also list the questions that missed")
+    add = sub.add_parser("add", help="add web pages (http/https URLs) or saved .html files to the corpus, "
+                                     "then update the index")
+    add.add_argument("sources", nargs="+", metavar="URL_OR_FILE", help="page addresses or .html files")
+    watch = sub.add_parser("watch", help="poll RSS/Atom feeds and add their new articles, updating the index")
+    watch.add_argument("feeds", nargs="+", metavar="FEED_URL", help="feed addresses (http/https)")
+    watch.add_argument("--every", type=float, metavar="MINUTES",
+                       help="minutes between polls (env BOT_WATCH_MINUTES; default 30)")
+    watch.add_argument("--once", action="store_true", help="poll once and exit (for cron); exit 2 on any problem")
     try:
         from bot.telegram import add_telegram_arguments
     except ImportError:  # the Telegram door is optional at import time
@@ -109,6 +117,66 @@ def cmd_eval(engine: Engine, args) -> int:
     return 0
 
 
+def _added_line(added) -> str:
+    from bot.console import citation
+
+    a = added.article
+    return (f"{'Updated' if added.replaced else 'Added'} {added.file}: {citation(a.title, a.outlet, a.date, a.url)}")
+
+
+def cmd_add(settings: Settings, args) -> int:
+    """Fetch and check every source first, write the good ones, then one incremental build."""
+    from retrieval.ingest.fetch import FetchLimits, FetchProblem
+    from retrieval.ingest.web import prepare, write
+
+    limits, ready, failed = FetchLimits.from_settings(settings), [], 0
+    for source in args.sources:
+        try:
+            ready.append(prepare(source, limits))
+        except FetchProblem as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failed += 1
+    if ready:
+        for item in ready:
+            print(_added_line(write(item, settings.corpus_dir)))
+        print(_summary(Engine(settings).build(progress=sys.stderr.isatty())))
+    return 2 if failed else 0
+
+
+def cmd_watch(settings: Settings, args) -> int:
+    """Poll the feeds (once, or every ``--every`` minutes until stopped); each new item as ``add`` does."""
+    import signal
+    import threading
+
+    from retrieval.ingest.feeds import Watcher
+    from retrieval.ingest.fetch import FetchLimits, FetchProblem
+
+    every = settings.watch_minutes if args.every is None else args.every
+    if every <= 0:
+        raise ValueError(f"--every must be a positive number of minutes, got {every:g}")
+    try:
+        watcher = Watcher(args.feeds, FetchLimits.from_settings(settings), settings.corpus_dir)
+    except FetchProblem as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    engine = Engine(settings)
+    while True:
+        poll = watcher.poll()
+        for problem in poll.problems:
+            print(f"error: {problem}", file=sys.stderr, flush=True)
+        for added in poll.added:
+            print(_added_line(added), flush=True)
+        if poll.added:
+            print(_summary(engine.build(progress=sys.stderr.isatty())), flush=True)
+        print(f"{len(args.feeds)} feed(s), {poll.items} items, {len(poll.added)} new", file=sys.stderr, flush=True)
+        if args.once:
+            return 2 if poll.problems else 0
+        if stop.wait(every * 60):
+            return 0
+
+
 def _load_dotenv() -> None:
     """Let ``.env`` fill in variables the environment lacks (options read their defaults there)."""
     from dotenv import load_dotenv
@@ -142,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             report = Engine(settings).build(progress=sys.stderr.isatty())
             print(_summary(report))
             return 0
+        if command in ("add", "watch"):
+            return {"add": cmd_add, "watch": cmd_watch}[command](settings, args)
         if command == "telegram":
             from bot.telegram import run_from_args
 

@@ -51,6 +51,8 @@ def render_answer(answer: Answer, style: Style, width: int = 88) -> str:
                                    break_on_hyphens=False))
         p = hit.passage
         lines.append(style.dim(f"    Source: {citation(p.title, p.outlet, p.date, p.file)}"))
+        if p.url:
+            lines.append(style.dim(f"    {p.url}"))
     return "\n".join(lines)
 
 

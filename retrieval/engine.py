@@ -82,7 +82,7 @@ class Engine:
         fingerprint = _fingerprint(folder)
         articles, skipped = load_articles(folder, progress=progress)
         if not articles:
-            why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt or .md files"
+            why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt, .md or .html files"
             raise CorpusProblem(f"no usable articles in {folder} ({why})")
         passages = [p for a in stage(articles, "splitting", progress, "article") for p in make_passages(
             a, self.settings.passage_min_words, self.settings.passage_max_words)]

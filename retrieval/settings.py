@@ -48,6 +48,19 @@ def _int(env: dict, name: str, default: int, low: int = 0, high: int | None = No
     return value
 
 
+def _float(env: dict, name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
 def _ids(env: dict, name: str) -> frozenset[int]:
     raw = env.get(name, "").replace(";", ",")
     out = set()
@@ -91,6 +104,11 @@ class Settings:
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 50_000
     example_question: str = DEFAULT_EXAMPLE_QUESTION
+    fetch_timeout: float = 20.0  # seconds, each of connect / read (newsbot add, watch)
+    fetch_max_bytes: int = 5_000_000
+    fetch_max_redirects: int = 5
+    fetch_user_agent: str = ""  # "" = newsbot's own, naming itself
+    watch_minutes: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -120,6 +138,11 @@ class Settings:
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
             example_question=" ".join(env.get("BOT_EXAMPLE_QUESTION", "").split()) or DEFAULT_EXAMPLE_QUESTION,
+            fetch_timeout=_float(env, "BOT_FETCH_TIMEOUT_SECONDS", 20.0, low=0.1, high=600),
+            fetch_max_bytes=_int(env, "BOT_FETCH_MAX_BYTES", 5_000_000, low=1024),
+            fetch_max_redirects=_int(env, "BOT_FETCH_MAX_REDIRECTS", 5, low=0, high=30),
+            fetch_user_agent=" ".join(env.get("BOT_FETCH_USER_AGENT", "").split()),
+            watch_minutes=_float(env, "BOT_WATCH_MINUTES", 30.0, low=0.01, high=7 * 24 * 60),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

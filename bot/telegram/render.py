@@ -100,18 +100,21 @@ def _declined(question: str, limit: int) -> str:
     return echoed.format(echo) if echo else plain
 
 
-def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATION_PART) -> str:
-    """"<i>Title</i> — Outlet, date (file)": the file tells an operator which article to open or fix."""
+def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATION_PART, url: str = "") -> str:
+    """"<i>Title</i> — Outlet, date (file)": the file tells an operator which article to open or fix.
+    With the page's ``url`` (http/https, up to ``part`` units) the title links to it."""
     parts = [p for p in (fit(outlet, part), fit(date, part)) if p]
-    name = fit(title, part) or "Untitled"
+    name = f"<i>{fit(title, part) or 'Untitled'}</i>"
+    if url.startswith(("https://", "http://")) and units(escape(url, quote=True)) <= part and not _UNSENDABLE.search(url):
+        name = f'<a href="{escape(url, quote=True)}">{name}</a>'
     where = fit(file, part)
-    return f"<i>{name}</i>" + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
+    return name + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
 
 
 def _with_passages(head: str, hits: Sequence[Hit], limit: int) -> str:
     part = min(CITATION_PART, limit // 12)
     frames = [("\n\n<blockquote>", "</blockquote>\n" + _citation(h.passage.title, h.passage.outlet, h.passage.date,
-                                                             h.passage.file, part))
+                                                             h.passage.file, part, h.passage.url))
               for h in hits]
     texts = [h.text or h.passage.text for h in hits]
     while frames:
