@@ -27,10 +27,10 @@ def feed_links(url: str, limits: FetchLimits) -> list[str]:
     got = fetch(url, limits, accept=FEED_TYPES)
     parsed = feedparser.parse(got.content, response_headers={"content-location": got.url,
                                                              "content-type": got.content_type})
+    if not parsed.get("version"):
+        raise FetchProblem(f"{url}: not an RSS or Atom feed")
     if parsed.get("bozo") and isinstance(parsed.get("bozo_exception"), xml.sax.SAXException):
         raise FetchProblem(f"{url}: not a readable feed (broken XML: {parsed.bozo_exception})")
-    if not parsed.get("version") and not parsed.entries:
-        raise FetchProblem(f"{url}: not an RSS or Atom feed")
     links = []
     for entry in parsed.entries:
         link = entry.get("link", "")

@@ -79,10 +79,10 @@ def check_url(url: str) -> str:
     except ValueError as exc:
         raise FetchProblem(f"{url}: not a valid URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https"):
-        shown = f"{parts.scheme}://" if parts.scheme else "none"
-        raise FetchProblem(f"{url}: only http:// and https:// addresses can be added (scheme: {shown})")
-    if not parts.hostname:
-        raise FetchProblem(f"{url}: not a valid URL (no host name)")
+        shown = f"not {parts.scheme}:" if parts.scheme else "and this has no scheme"
+        raise FetchProblem(f"{url}: only http:// and https:// addresses can be added, {shown}")
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise FetchProblem(f"{url}: not a valid URL ({'a space in it' if parts.hostname else 'no host name'})")
     return url
 
 
@@ -125,14 +125,18 @@ def _body(url: str, response: httpx.Response, limits: FetchLimits, accept: tuple
     if kind not in accept:
         wanted = "an HTML page" if accept == HTML_TYPES else "a feed"
         raise FetchProblem(f"{url}: not {wanted} (Content-Type: {kind or 'none'})")
-    cap = f"the limit is {limits.max_bytes / 1e6:g} MB (BOT_FETCH_MAX_BYTES)"
+    cap = f"the limit is {_size(limits.max_bytes)}, BOT_FETCH_MAX_BYTES"
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
-        raise FetchProblem(f"{url}: too large ({int(declared) / 1e6:.1f} MB; {cap})")
+        raise FetchProblem(f"{url}: too large ({_size(int(declared))}; {cap})")
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
+    for chunk in response.iter_bytes():  # decoded: a compressed body is capped at its real size
         size += len(chunk)
         if size > limits.max_bytes:
-            raise FetchProblem(f"{url}: too large (over {limits.max_bytes / 1e6:g} MB; {cap})")
+            raise FetchProblem(f"{url}: too large (over {_size(limits.max_bytes)}; {cap})")
         chunks.append(chunk)
     return Fetched(str(response.url), b"".join(chunks), kind)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n / 1e3:.0f} kB"

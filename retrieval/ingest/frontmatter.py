@@ -28,7 +28,6 @@ from collections.abc import Mapping
 
 import yaml
 
-FIELDS = ("title", "date", "author", "outlet", "url", "fetched_at")  # the keys the loader reads
 _BLOCK = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 
 

@@ -35,6 +35,9 @@ from retrieval.ingest.html import Page, extract
 from retrieval.types import Article, Skipped
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: "C:\\page.html" is a file
+
+
 @dataclass(frozen=True)
 class Prepared:
     """An article ready to be written: its file name, the file's text and the article the loader will read."""
@@ -68,9 +71,11 @@ def file_name(url: str) -> str:
 
 def prepare(source: str, limits: FetchLimits, now: dt.datetime | None = None) -> Prepared:
     """A page at an http(s) URL or a saved ``.html`` file, extracted and checked; nothing is written."""
-    if "://" in source or not Path(source).exists():
-        return _from_url(source, limits, now or dt.datetime.now(dt.timezone.utc))
-    return _from_file(Path(source))
+    if Path(source).is_file() and not source.startswith(("http:", "https:")):
+        return _from_file(Path(source))
+    if not _SCHEME.match(source):
+        raise FetchProblem(f"{source}: no such file, and not an http:// or https:// address")
+    return _from_url(source, limits, now or dt.datetime.now(dt.timezone.utc))
 
 
 def _from_url(url: str, limits: FetchLimits, now: dt.datetime) -> Prepared:
@@ -78,8 +83,10 @@ def _from_url(url: str, limits: FetchLimits, now: dt.datetime) -> Prepared:
     page = extract(got.content, got.url)
     if page is None:
         raise FetchProblem(f"{url}: no article text on the page (only navigation or other furniture)")
-    fetched_at = now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return _prepared(url, file_name(page.url or got.url), page, fetched_at)
+    stamp = {"fetched_at": now.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")}
+    if url != page.url:
+        stamp["fetched_from"] = url  # the address asked for, when the page names another: `watch` knows both
+    return _prepared(url, file_name(page.url or got.url), page, stamp)
 
 
 def _from_file(path: Path) -> Prepared:
@@ -94,12 +101,12 @@ def _from_file(path: Path) -> Prepared:
     if page is None:
         raise FetchProblem(f"{path}: no article text in the page (only navigation or other furniture)")
     name = file_name(page.url) if page.url else f"{re.sub(r'[^a-z0-9]+', '-', path.stem.lower()).strip('-') or 'page'}.md"
-    return _prepared(str(path), name, page, "")
+    return _prepared(str(path), name, page, {})
 
 
-def _prepared(source: str, name: str, page: Page, fetched_at: str) -> Prepared:
+def _prepared(source: str, name: str, page: Page, stamp: dict[str, str]) -> Prepared:
     """The Markdown file for ``page``, and the article the loader will make of it (checked to have text)."""
-    text = frontmatter.render({**page.metadata(), "fetched_at": fetched_at}, page.body())
+    text = frontmatter.render({**page.metadata(), **stamp}, page.body())
     body, meta = for_cleaner(name, text)  # exactly as the loader will read the file
     got = Cleaner().clean(name, body, hashlib.sha256(text.encode("utf-8")).hexdigest())
     if isinstance(got, Skipped):
@@ -127,13 +134,12 @@ def write(prepared: Prepared, corpus: Path) -> Added:
 
 
 def known_urls(corpus: Path) -> set[str]:
-    """The ``url`` of every Markdown article in ``corpus`` that states one (what ``watch`` need not fetch again)."""
+    """The ``url`` and ``fetched_from`` of every Markdown article in ``corpus``: what ``watch`` need not fetch again."""
     out = set()
     for path in corpus.glob("*.md") if corpus.is_dir() else ():
         try:
             meta, _ = frontmatter.read(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, frontmatter.FrontMatterError):
             continue
-        if meta.get("url"):
-            out.add(meta["url"])
+        out.update(meta[k] for k in ("url", "fetched_from") if meta.get(k))
     return out
