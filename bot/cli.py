@@ -21,7 +21,7 @@ from retrieval.settings import Settings, SettingsError
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="newsbot", description="Answers questions from a folder of news articles.")
-    p.add_argument("--corpus", type=Path, help="folder of .txt/.md articles (env BOT_CORPUS_DIR; default seeds/)")
+    p.add_argument("--corpus", type=Path, help="folder of .txt/.md/.html articles (env BOT_CORPUS_DIR; default seeds/)")
     p.add_argument("--index-dir", type=Path, help="where the index lives (env BOT_INDEX_DIR; default .index/)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
