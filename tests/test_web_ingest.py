@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
 from retrieval.engine import Engine
+from retrieval.settings import Settings, SettingsError
 from retrieval.ingest import frontmatter
 from retrieval.ingest.articles import load_articles
 from retrieval.ingest.feeds import Watcher, feed_links
@@ -202,3 +204,24 @@ def test_watcher_adds_new_items_once_and_a_running_engine_reloads_them(site, tmp
     assert len(site.requests) == fetched + 2  # the two feeds again; no page fetched twice
     fresh = Watcher([site.url("/feed.xml")], LIMITS, corpus).poll()  # a new watcher knows them from the corpus
     assert fresh.added == () and len(site.requests) == fetched + 3
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"BOT_FETCH_TIMEOUT_SECONDS": "soon"}, "BOT_FETCH_TIMEOUT_SECONDS must be a number, got 'soon'"),
+    ({"BOT_FETCH_TIMEOUT_SECONDS": "0"}, "BOT_FETCH_TIMEOUT_SECONDS must be between 0.1 and 600, got 0"),
+    ({"BOT_FETCH_MAX_BYTES": "5MB"}, "BOT_FETCH_MAX_BYTES must be a whole number, got '5MB'"),
+    ({"BOT_FETCH_MAX_REDIRECTS": "-1"}, "BOT_FETCH_MAX_REDIRECTS must be at least 0, got -1"),
+    ({"BOT_WATCH_MINUTES": "0"}, "BOT_WATCH_MINUTES must be between 0.01 and 10080, got 0"),
+])
+def test_fetch_settings_name_the_bad_value(env, says):
+    with pytest.raises(SettingsError) as err:
+        Settings.from_env(environ=env, dotenv=Path("/nonexistent"))
+    assert str(err.value) == says
+
+
+def test_fetch_settings_reach_the_limits():
+    s = Settings.from_env(environ={"BOT_FETCH_TIMEOUT_SECONDS": "2.5", "BOT_FETCH_MAX_BYTES": "2048",
+                                   "BOT_FETCH_MAX_REDIRECTS": "0", "BOT_FETCH_USER_AGENT": "desk-bot/1"},
+                          dotenv=Path("/nonexistent"))
+    assert FetchLimits.from_settings(s) == FetchLimits(2.5, 2048, 0, "desk-bot/1")
+    assert FetchLimits.from_settings(Settings()).user_agent == DEFAULT_USER_AGENT
