@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.ingest.metadata import iso_date, proper_name, stated_date
 from retrieval.text.names import is_name
 from retrieval.progress import stage
 from retrieval.types import Article, Block, Skipped
@@ -256,6 +257,9 @@ class Cleaner:
             m = _REPORTED.search(head[:400])
             outlet = m.group("outlet") if m else ""
         date = date or _date_in(head[:300])
+        # the first full date near the top (a timestamp) gives the year a dateline leaves out ("May 29th")
+        near = next(filter(None, (stated_date(_date_in(ln.text)) for ln in lines[:15])), None)
+        date, outlet = iso_date(date, near), proper_name(outlet)
         return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks), byline,
                        _author(byline.text) if byline else "")
 
