@@ -107,13 +107,17 @@ class Source:
 class Hit:
     """A ranked passage, the sentence in it that best answers, and the excerpt shown.
 
-    ``text`` is the passage trimmed to the display limit around ``sentence``.
+    ``text`` is the passage trimmed to the display limit around ``sentence``; ``before`` and
+    ``after`` are the sentences either side of it in the passage ("" at its edges), so a
+    reply with little room can show the answer in its context rather than the whole passage.
     """
 
     passage: Passage
     score: float
     sentence: str
     text: str
+    before: str = ""
+    after: str = ""
 
     def to_dict(self) -> dict:
         p = self.passage
@@ -142,6 +146,7 @@ class Answer:
     declined_reason: str = ""
     notice: str = ""
     debug: dict = field(default_factory=dict, compare=False)
+    more: tuple[Hit, ...] = ()  # the passages ranked next after ``passages``, for a "More" button
 
     @property
     def unusable(self) -> bool:
@@ -156,6 +161,7 @@ class Answer:
             "notice": self.notice,
             "answer_sentence": self.answer_sentence,
             "passages": [h.to_dict() for h in self.passages],
+            "more": [h.to_dict() for h in self.more],
         }
 
 
