@@ -87,3 +87,15 @@ def test_eval_prints_the_figures_table(index_copy):
     for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "ood declined",
                 "in wrongly declined"):
         assert row in res.stdout
+
+
+def test_every_subcommand_help_has_a_description():
+    res = run("--help")
+    commands = ["chat", "index", "ask", "eval", "telegram"]
+    assert all(c in res.stdout for c in commands)
+    for command in commands:
+        shown = run(command, "--help", env={"COLUMNS": "80"})
+        assert shown.returncode == 0, shown.stderr
+        paragraphs = shown.stdout.split("\n\n")
+        assert len(paragraphs) > 1 and len(paragraphs[1].split()) >= 8, f"{command} --help says what it does"
+        assert all(len(line) <= 80 for line in shown.stdout.splitlines())
