@@ -223,6 +223,7 @@ def test_every_stated_date_becomes_one_form_where_the_page_gives_the_year(tmp_pa
                               f"{paragraphs[1]}".encode())
     [article], _ = load_articles(tmp_path)
     assert article.date == expected
+    assert article.outlet in ("Xinhua", "Portville Herald"), "the dateline's outlet, with or without a year"
     passages = make_passages(article)
     assert {p.date for p in passages} == {expected}
 

@@ -43,9 +43,10 @@ _CONTACT = re.compile(
 )
 _PHOTO = re.compile(r"^(?:photo|photos|image|picture|pic|file photo)\b.{0,80}\b(?:by|courtesy|credit)", re.I)
 _BREADCRUMB = re.compile(r"(?:\s[>»›|/]\s?.*){2,}|^[^.!?]{0,40}\|[^.!?]{0,40}$|^your location", re.I)
-# "Nur-Sultan, June 6 (Xinhua)"
+# "Nur-Sultan, June 6 (Xinhua)", "ALMATY, March 14, 2024 (Xinhua)"
 _DATELINE_PAREN = re.compile(
-    rf"^(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\s*\((?P<outlet>[^)]{{2,40}})\)"
+    rf"^(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?)"
+    rf"\s*\((?P<outlet>[^)]{{2,40}})\)"
 )
 # "China News Service, Nur-Sultan, May 29th."
 _DATELINE_OUTLET = re.compile(
