@@ -364,7 +364,7 @@ def test_huge_question_is_capped_and_still_answered(engine):
 def test_sources_list_every_article_with_metadata(engine):
     sources = engine.sources()
     assert len(sources) == 5
-    assert {s.outlet for s in sources} >= {"Seetao", "Xinhua", "People's daily"}
+    assert {s.outlet for s in sources} >= {"Seetao", "Xinhua", "People's Daily"}
     assert all(s.title and s.passages > 0 for s in sources)
 
 
