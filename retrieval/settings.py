@@ -62,6 +62,17 @@ def _ids(env: dict, name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
@@ -91,6 +102,9 @@ class Settings:
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 50_000
     example_question: str = DEFAULT_EXAMPLE_QUESTION
+    db_path: Path = PROJECT_ROOT / ".data" / "newsbot.sqlite"  # the question log and ratings
+    log_questions: bool = True
+    log_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -120,6 +134,9 @@ class Settings:
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
             example_question=" ".join(env.get("BOT_EXAMPLE_QUESTION", "").split()) or DEFAULT_EXAMPLE_QUESTION,
+            db_path=_path(env, "BOT_DB_PATH", cls.db_path),
+            log_questions=_bool(env, "BOT_LOG_QUESTIONS", True),
+            log_retention_days=_int(env, "BOT_LOG_RETENTION_DAYS", 90, low=1, high=36500),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

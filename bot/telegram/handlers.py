@@ -1,5 +1,6 @@
 """The handlers: pick the question out of a message, call ``engine.answer`` in a worker
-thread, send ``render.telegram_html`` back. No answering logic lives here."""
+thread, send ``render.telegram_html`` back with the 👍 / 👎 buttons, record a press.
+No answering or logging logic lives here (see retrieval.feedback)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import (
+    BadRequest,
     TelegramError,
 )
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -30,8 +33,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot.telegram import buttons
 from bot.telegram.render import sources_html, telegram_html
 from retrieval.errors import IndexProblem
+from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 from bot.telegram.guard import ADDRESSED, AllowList, QuestionLimit, addressed_to_bot
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 POLLING = {"allowed_updates": ALLOWED_UPDATES}  # for Application.run_polling / Updater.start_polling
 COMMANDS = [
     BotCommand("ask", "Ask a question about the articles"),
@@ -65,13 +70,14 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 REFUSAL = "Sorry, this bot is private and only answers its allowed users and chats."
 SLOW_DOWN = "You're asking faster than I can answer. Please wait a minute and try again."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+THANKS = "Thanks"
 
 
 
-async def reply(message: Message, text: str, html: bool = False) -> None:
+async def reply(message: Message, text: str, html: bool = False, markup: InlineKeyboardMarkup | None = None) -> None:
     """Reply to ``message`` quoting it, so every reply is tied to what it answers (also in private chats)."""
     send = message.reply_html if html else message.reply_text
-    await send(text, do_quote=True, allow_sending_without_reply=True)
+    await send(text, do_quote=True, allow_sending_without_reply=True, reply_markup=markup)
 
 
 @contextlib.asynccontextmanager
@@ -105,8 +111,10 @@ async def typing(bot: Any, chat_id: int):
 class NewsBot:
     """The handlers, sharing one engine, one allow-list and one per-user question limit."""
 
-    def __init__(self, settings: Settings, engine: "Engine", workers: int | None = None):
+    def __init__(self, settings: Settings, engine: "Engine", workers: int | None = None,
+                 questions: QuestionLog | None = None):
         self.engine = engine
+        self.questions = questions or QuestionLog.open(settings)
         self.example = settings.example_question
         self.allowed = AllowList(settings.telegram_allowed_users, settings.telegram_allowed_chats)
         self.limit = QuestionLimit(settings.questions_per_minute)
@@ -128,6 +136,7 @@ class NewsBot:
         app.add_handler(MessageHandler(talk & filters.TEXT & ~filters.COMMAND, self.question))
         app.add_handler(MessageHandler(talk & filters.COMMAND & filters.ChatType.PRIVATE, self.unknown))
         app.add_handler(MessageHandler(talk & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
+        app.add_handler(CallbackQueryHandler(self.rated, pattern=buttons.PATTERN))
         app.add_error_handler(self.on_error)
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -179,15 +188,29 @@ class NewsBot:
 
     async def answer(self, message: Message, question: str) -> None:
         """Answer ``question`` in a worker thread under the user's question limit, replying to ``message``."""
-        verdict = self.limit.take(message.from_user.id if message.from_user else message.chat_id)
+        user = message.from_user.id if message.from_user else message.chat_id
+        verdict = self.limit.take(user)
         if verdict != QuestionLimit.ALLOW:
             if verdict == QuestionLimit.WARN:
                 await reply(message, SLOW_DOWN)
             return
+        asker = Asker("telegram", str(user), message.chat.type)
         async with typing(message.get_bot(), message.chat_id):
-            answer = await asyncio.get_running_loop().run_in_executor(self.pool, self.engine.answer, question)
-        for part in telegram_html(answer):
-            await reply(message, part, html=True)
+            logged = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.questions.answer, self.engine.answer, question, asker)
+        parts = telegram_html(logged.answer)
+        for i, part in enumerate(parts, 1):
+            await reply(message, part, html=True, markup=buttons.buttons_for(logged) if i == len(parts) else None)
+
+    async def rated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A 👍 / 👎 press: record this user's rating of that answer (a later press replaces it), thank, mark it."""
+        query = update.callback_query
+        answer_id, up = buttons.parse(query.data)
+        self.questions.rate(answer_id, query.from_user.id, up)
+        await query.answer(THANKS)
+        with contextlib.suppress(BadRequest):  # "message is not modified": the same button pressed again
+            await query.edit_message_reply_markup(
+                buttons.feedback_keyboard(getattr(query.message, "reply_markup", None), answer_id, up))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and tell the user, without details, that something went wrong."""
@@ -212,6 +235,8 @@ class NewsBot:
         for task in list(self._background):
             task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if not await asyncio.to_thread(self.questions.close):
+            log.warning("Some logged questions could not be written before stopping (see above)")
 
     # ----------------------------------------------------------------- index reload and signals
 
