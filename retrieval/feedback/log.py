@@ -154,6 +154,8 @@ class QuestionLog:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._closed = False
+        self._count_lock = threading.Lock()
+        self.pending = 0  # rows queued or held, not yet written
         self.lost = 0  # rows given up on (held past ``hold``, or unwritten at close)
 
     @classmethod
@@ -215,6 +217,9 @@ class QuestionLog:
         self._closed = True
         if self._thread is None:
             return True
+        if self.pending:
+            log.info("Writing %d pending questions and ratings to %s before stopping (waiting up to %g s)",
+                     self.pending, self.path, timeout)
         self._queue.put((_STOP, time.monotonic() + timeout))
         self._thread.join(timeout + 1)
         return not self._thread.is_alive() and self.lost == 0
@@ -228,7 +233,12 @@ class QuestionLog:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="question-log", daemon=True)
                     self._thread.start()
+        self._count(1)
         self._queue.put(item)
+
+    def _count(self, change: int) -> None:
+        with self._count_lock:
+            self.pending += change
 
     # ----------------------------------------------------------------- the writer thread
 
@@ -252,6 +262,7 @@ class QuestionLog:
             if len(held) > self.hold:
                 self._drop(held, len(held) - self.hold)
             if held and writer.write(held):
+                self._count(-len(held))
                 held = []
             if not held:
                 for event in flushes:
@@ -260,6 +271,7 @@ class QuestionLog:
             if deadline is not None and (not held or time.monotonic() >= deadline):
                 break
         if held:
+            self._count(-len(held))
             self.lost += len(held)
             log.warning("%d logged questions or ratings could not be written to %s and are lost",
                         len(held), self.path)
@@ -282,6 +294,7 @@ class QuestionLog:
         if not self.lost:
             log.warning("The question log cannot keep up: dropping the oldest rows it holds for %s", self.path)
         self.lost += count
+        self._count(-count)
         del held[:count]
 
 
