@@ -1,5 +1,6 @@
 """The report as one self-contained HTML page: inline CSS and SVG charts, no scripts, fonts or other files,
-so it opens offline and can be mailed as one attachment. Every logged text is escaped.
+so it opens offline and can be mailed as one attachment. Every logged text is escaped. Ratings are
+written "up" and "down", not as emoji, which a machine without an emoji font shows as empty boxes.
 
 >>> Path("report.html").write_text(report_html(report), encoding="utf-8")   # doctest: +SKIP
 """
@@ -29,7 +30,7 @@ def report_html(report: dict, title: str = "Newsbot: what people asked") -> str:
     up, down = report["feedback"]["up"], report["feedback"]["down"]
     lat = report["latency_ms"]
     figures = [("questions", n), ("declined", f"{declined} ({declined / n:.0%})" if n else "0"),
-               ("👍 / 👎", f"{up} / {down}"), ("latency p50", _ms(lat["p50"])), ("latency p95", _ms(lat["p95"]))]
+               ("rated up / down", f"{up} / {down}"), ("latency p50", _ms(lat["p50"])), ("latency p95", _ms(lat["p95"]))]
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
         '<meta name=viewport content="width=device-width,initial-scale=1">',
@@ -49,8 +50,8 @@ def report_html(report: dict, title: str = "Newsbot: what people asked") -> str:
                [[g["count"], g["q"], "; ".join(g["also"])] for g in report["unanswered"]]),
         "<h2>Articles cited most</h2>",
         _table(["answers", "title", "file"], [[a["count"], a["title"], a["file"]] for a in report["top_articles"]]),
-        "<h2>Answers with the most 👎</h2>",
-        _table(["👎", "👍", "question", "articles shown"],
+        "<h2>Answers rated down most</h2>",
+        _table(["down", "up", "question", "articles shown"],
                [[r["down"], r["up"], r["q"] + (" (declined)" if r["declined"] else ""), ", ".join(r["files"])]
                 for r in report["most_down"]]),
         "</body></html>",
@@ -101,10 +102,10 @@ def feedback_svg(up: int, down: int, width: int = 1040, height: int = 46) -> str
            f'<rect x="0" y="8" width="{w_up:.1f}" height="30" fill="{UP}"/>',
            f'<rect x="{w_up:.1f}" y="8" width="{width - w_up:.1f}" height="30" fill="{DOWN}"/>']
     if up:
-        out.append(f'<text x="8" y="28" style="fill:#fff;font-size:14px">👍 {up} ({up / total:.0%})</text>')
+        out.append(f'<text x="8" y="28" style="fill:#fff;font-size:14px">{up} up ({up / total:.0%})</text>')
     if down:
         out.append(f'<text x="{width - 8}" y="28" text-anchor="end" style="fill:#fff;font-size:14px">'
-                   f'👎 {down} ({down / total:.0%})</text>')
+                   f'{down} down ({down / total:.0%})</text>')
     out.append("</svg>")
     return "".join(out)
 
