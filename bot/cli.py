@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from retrieval.engine import Engine
-from retrieval.errors import CorpusProblem, IndexProblem
+from retrieval.errors import CorpusProblem, IndexProblem, ModelProblem
 from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.types import BuildReport
 from retrieval.settings import Settings, SettingsError
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             run_chat(engine)
             return 0
         return {"ask": cmd_ask, "eval": cmd_eval}[command](engine, args)
-    except (IndexProblem, CorpusProblem, SettingsError, FileNotFoundError, ValueError) as exc:
+    except (IndexProblem, CorpusProblem, ModelProblem, SettingsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:
