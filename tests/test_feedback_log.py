@@ -66,6 +66,15 @@ def test_questions_are_stored_cut_to_the_cap(tmp_path):
     assert len(rows(db)[0]["question"]) == QUESTION_CHARS
 
 
+def test_undecodable_input_is_logged_with_replacement_characters_and_logging_goes_on(tmp_path):
+    db = tmp_path / "log.sqlite"
+    log = open_log(db)
+    log.asked(Asker("console", "me"), "caf\udcff prices?", Answer("caf\udcff prices?"), 1.0)
+    log.asked(Asker("console", "me"), "next question", Answer("next"), 1.0)
+    assert log.close()
+    assert [r["question"] for r in rows(db)] == ["caf\ufffd prices?", "next question"]
+
+
 def test_a_second_rating_by_the_same_user_replaces_the_first_and_others_count_apart(tmp_path):
     db = tmp_path / "log.sqlite"
     log = open_log(db)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import secrets
 import sqlite3
 import threading
@@ -114,6 +115,7 @@ class Logged:
 
 
 _STOP = object()
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def connect(path: Path, busy_ms: int = 2000) -> sqlite3.Connection:
@@ -190,10 +192,10 @@ class QuestionLog:
         """Queue one question; its answer id for the feedback buttons ("" when the log is off)."""
         if not self.enabled:
             return ""
-        sources = tuple(dict.fromkeys((h.passage.file, h.passage.title) for h in answer.passages))
-        row = QuestionRow(secrets.token_urlsafe(8), self._clock(), asker.door, asker.chat_type,
-                          self.user_hash(asker.user), question[:QUESTION_CHARS], answer.declined,
-                          answer.declined_reason, sources, round(latency_ms, 2))
+        sources = tuple(dict.fromkeys((_text(h.passage.file), _text(h.passage.title)) for h in answer.passages))
+        row = QuestionRow(secrets.token_urlsafe(8), self._clock(), asker.door, _text(asker.chat_type),
+                          self.user_hash(asker.user), _text(question[:QUESTION_CHARS]), answer.declined,
+                          _text(answer.declined_reason), sources, round(latency_ms, 2))
         self._put(row)
         return row.answer_id
 
@@ -243,6 +245,15 @@ class QuestionLog:
     # ----------------------------------------------------------------- the writer thread
 
     def _run(self) -> None:
+        """The writer's loop; whatever goes wrong, it must not end (the log would go silent for good)."""
+        while True:
+            try:
+                self._loop()
+                return
+            except Exception:  # noqa: BLE001 - a bug in one batch must not stop all logging
+                log.exception("The question log's writer failed; its unwritten rows are lost, it goes on")
+
+    def _loop(self) -> None:
         writer = _Writer(self)
         held: list[QuestionRow | Rating] = []
         flushes: list[threading.Event] = []
@@ -296,6 +307,11 @@ class QuestionLog:
         self.lost += count
         self._count(-count)
         del held[:count]
+
+
+def _text(value: str) -> str:
+    """``value`` storable as UTF-8: a lone surrogate (undecodable input) becomes U+FFFD, as the doors show it."""
+    return _SURROGATE.sub("\ufffd", value)
 
 
 class _Writer:
