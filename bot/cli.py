@@ -146,7 +146,7 @@ def cmd_report(settings: Settings, args) -> int:
 
 
 def cmd_forget(settings: Settings, args) -> int:
-    from retrieval.feedback.log import forget
+    from retrieval.feedback.db import forget
 
     questions, ratings = forget(settings.db_path, args.user)
     print(f"Deleted {questions} question{'s' if questions != 1 else ''} and {ratings} "

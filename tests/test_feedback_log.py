@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.feedback.log import QUESTION_CHARS, Asker, QuestionLog, connect, forget
+from retrieval.feedback.db import connect, forget
+from retrieval.feedback.log import QUESTION_CHARS, Asker, QuestionLog
 from retrieval.feedback.privacy import Salt, salt_path
 from retrieval.settings import PROJECT_ROOT, Settings
 from retrieval.types import Answer

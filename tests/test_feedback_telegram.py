@@ -15,7 +15,7 @@ import pytest
 
 from bot.telegram import POLLING, build_application
 from bot.telegram.handlers import THANKS
-from retrieval.feedback.log import connect
+from retrieval.feedback.db import connect
 from retrieval.feedback.privacy import Salt
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.botapi_standin import ApplicationThread

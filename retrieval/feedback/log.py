@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.feedback.db import connect, transaction
 from retrieval.feedback.privacy import Salt
 from retrieval.settings import Settings
 from retrieval.types import Answer
@@ -39,31 +40,6 @@ log = logging.getLogger(__name__)
 
 QUESTION_CHARS = 500  # longer questions are stored cut: enough to see what was asked, not a dump of pasted text
 DOORS = ("telegram", "console", "ask")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS questions (
-    answer_id  TEXT PRIMARY KEY,
-    at         REAL NOT NULL,      -- unix time the answer was ready
-    door       TEXT NOT NULL,      -- telegram / console / ask
-    chat_type  TEXT NOT NULL,      -- private / group / supergroup / channel; '' outside Telegram
-    user_hash  TEXT NOT NULL,      -- salted hash of the user id (privacy.Salt), never the id
-    question   TEXT NOT NULL,      -- as asked, cut to QUESTION_CHARS
-    declined   INTEGER NOT NULL,
-    reason     TEXT NOT NULL,
-    sources    TEXT NOT NULL,      -- JSON [[file, title], ...] of the passages shown
-    latency_ms REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS questions_at ON questions(at);
-CREATE INDEX IF NOT EXISTS questions_user ON questions(user_hash);
-CREATE TABLE IF NOT EXISTS ratings (
-    answer_id TEXT NOT NULL,
-    user_hash TEXT NOT NULL,
-    up        INTEGER NOT NULL,    -- 1 for a thumbs-up, 0 for a thumbs-down
-    at        REAL NOT NULL,
-    PRIMARY KEY (answer_id, user_hash)
-);
-CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at);
-PRAGMA user_version = 1;
-"""
 PRUNE_EVERY = 3600.0  # seconds between retention sweeps of a long-running writer
 
 
@@ -116,23 +92,6 @@ class Logged:
 
 _STOP = object()
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def connect(path: Path, busy_ms: int = 2000) -> sqlite3.Connection:
-    """A connection in WAL mode with the schema in place (autocommit; transactions are explicit)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-        if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
-            raise sqlite3.OperationalError(f"{path} cannot use WAL mode")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
-            conn.executescript(SCHEMA)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 class QuestionLog:
@@ -328,7 +287,7 @@ class _Writer:
         try:
             conn = self.conn or self._open()
             self._prune(conn)
-            with _transaction(conn):
+            with transaction(conn):
                 conn.executemany(
                     "INSERT OR IGNORE INTO questions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(r.answer_id, r.at, r.door, r.chat_type, r.user_hash, r.question, int(r.declined), r.reason,
@@ -359,7 +318,7 @@ class _Writer:
         if self.pruned_at and now - self.pruned_at < PRUNE_EVERY:
             return
         cutoff = self.owner._clock() - self.owner.retention_days * 86400
-        with _transaction(conn):
+        with transaction(conn):
             conn.execute("DELETE FROM questions WHERE at < ?", (cutoff,))
             conn.execute("DELETE FROM ratings WHERE at < ?", (cutoff,))
         self.pruned_at = now
@@ -379,43 +338,3 @@ class _Writer:
             except sqlite3.Error:
                 pass
             self.conn = None
-
-
-class _transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error): take the write lock up front, so a busy
-    database is waited for once at the start rather than failing midway."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, kind, exc, tb) -> None:
-        if kind is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            try:
-                self.conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-
-
-def forget(path: Path, user: object, busy_ms: int = 5000) -> tuple[int, int]:
-    """Delete every question and rating of ``user`` (their raw id, hashed as the log hashes it):
-    (questions, ratings) deleted. Nothing to delete when there is no log or no salt yet."""
-    salt = Salt.beside(path, create=False)
-    if salt is None or not path.exists():
-        return 0, 0
-    who = salt.user(user)
-    conn = connect(path, busy_ms)
-    try:
-        conn.execute("PRAGMA secure_delete = ON")  # overwrite the deleted rows, not just unlink them
-        with _transaction(conn):
-            questions = conn.execute("DELETE FROM questions WHERE user_hash = ?", (who,)).rowcount
-            ratings = conn.execute("DELETE FROM ratings WHERE user_hash = ?", (who,)).rowcount
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the deleted rows leave the WAL file too
-    finally:
-        conn.close()
-    return questions, ratings
