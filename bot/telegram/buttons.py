@@ -1,8 +1,8 @@
 """The 👍 / 👎 buttons under an answer: their callback data (``fb:<answer id>:u`` or ``:d``, no user data in
-it) and the keyboard. The feedback row is added to, or replaced in, whatever keyboard a message already has,
-so other buttons on the same message (a "More" button) survive a press.
+it) and keyboards. A press replaces the two buttons in whatever keyboard the message has, so other buttons
+on it (the "More" button) survive, and the "More" press removes only its own button.
 
->>> feedback_keyboard(None, "Xy3_k9Qp2Lw").inline_keyboard[0][0].callback_data
+>>> feedback_row("Xy3_k9Qp2Lw")[0].callback_data
 'fb:Xy3_k9Qp2Lw:u'
 """
 
@@ -34,15 +34,29 @@ def feedback_row(answer_id: str, chosen: bool | None = None) -> list[InlineKeybo
 
 def feedback_keyboard(markup: InlineKeyboardMarkup | None, answer_id: str,
                       chosen: bool | None = None) -> InlineKeyboardMarkup:
-    """``markup``'s other rows with the feedback row (for ``answer_id``, ``chosen`` marked) last."""
-    rows = [list(row) for row in (markup.inline_keyboard if markup else ())
-            if not any(parse(b.callback_data) for b in row)]
-    return InlineKeyboardMarkup([*rows, feedback_row(answer_id, chosen)])
+    """``markup`` with its 👍 / 👎 (for ``answer_id``) marked as ``chosen``, every other button where it was;
+    the two are added as a row of their own when ``markup`` has none."""
+    fresh = feedback_row(answer_id, chosen)
+    rows, placed = [], False
+    for row in (markup.inline_keyboard if markup else ()):
+        kept = [b for b in row if not parse(b.callback_data)]
+        if len(kept) < len(row) and not placed:
+            kept, placed = kept + fresh, True
+        if kept:
+            rows.append(kept)
+    return InlineKeyboardMarkup(rows if placed else [*rows, fresh])
 
 
-def buttons_for(logged: Logged) -> InlineKeyboardMarkup | None:
-    """The buttons under a logged answer; none when the log is off (a press could not be kept) or when
-    the question could not be used at all (the reply is a notice such as "type a question", not an answer)."""
-    if not logged.answer_id or logged.answer.unusable:
-        return None
-    return feedback_keyboard(None, logged.answer_id)
+def without(markup: InlineKeyboardMarkup | None, prefix: str) -> InlineKeyboardMarkup | None:
+    """``markup`` less the buttons whose callback data starts with ``prefix``; None when none are left."""
+    rows = [[b for b in row if not (b.callback_data or "").startswith(prefix)] for row in
+            (markup.inline_keyboard if markup else ())]
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def rateable(logged: Logged) -> str:
+    """The answer id to put under ``logged``'s answer, "" for none: not when the log is off (a press could
+    not be kept), nor under a decline (the report lists what was declined) or a notice such as "type a
+    question"."""
+    return "" if logged.answer.declined else logged.answer_id

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, InlineKeyboardMarkup, Message, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import (
     BadRequest,
@@ -34,7 +34,8 @@ from telegram.ext import (
 )
 
 from bot.telegram import buttons
-from bot.telegram.render import sources_html, telegram_html
+from bot.telegram.more import PREFIX as MORE, Shelf
+from bot.telegram.render import more_html, sources_html, telegram_html
 from retrieval.errors import IndexProblem
 from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.settings import Settings
@@ -70,8 +71,16 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 REFUSAL = "Sorry, this bot is private and only answers its allowed users and chats."
 SLOW_DOWN = "You're asking faster than I can answer. Please wait a minute and try again."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+MORE_GONE = "That answer is too old for more passages. Please ask again."
 THANKS = "Thanks"
 
+
+def answer_keyboard(more: str = "", answer_id: str = "") -> InlineKeyboardMarkup | None:
+    """The buttons under an answer (one row): "More" when further passages are kept under key ``more``,
+    then 👍 / 👎 when the answer was logged under ``answer_id``. Other buttons for an answer belong here too."""
+    row = [InlineKeyboardButton("More", callback_data=MORE + more)] if more else []
+    row += buttons.feedback_row(answer_id) if answer_id else []
+    return InlineKeyboardMarkup([row]) if row else None
 
 
 async def reply(message: Message, text: str, html: bool = False, markup: InlineKeyboardMarkup | None = None) -> None:
@@ -125,6 +134,7 @@ class NewsBot:
         self._background: set[asyncio.Task] = set()
         self._index_problem = ""
         self._stopping = False
+        self.shelf: Shelf[tuple] = Shelf()  # passages behind the "More" buttons
 
     def register(self, app: Application) -> None:
         talk = filters.UpdateType.MESSAGES & (filters.ChatType.PRIVATE | ADDRESSED)
@@ -133,6 +143,7 @@ class NewsBot:
         app.add_handler(CommandHandler("help", self.help))
         app.add_handler(CommandHandler("sources", self.sources))
         app.add_handler(CommandHandler("ask", self.ask))
+        app.add_handler(CallbackQueryHandler(self.more, pattern=f"^{MORE}"))
         app.add_handler(MessageHandler(talk & filters.TEXT & ~filters.COMMAND, self.question))
         app.add_handler(MessageHandler(talk & filters.COMMAND & filters.ChatType.PRIVATE, self.unknown))
         app.add_handler(MessageHandler(talk & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
@@ -198,9 +209,11 @@ class NewsBot:
         async with typing(message.get_bot(), message.chat_id):
             logged = await asyncio.get_running_loop().run_in_executor(
                 self.pool, self.questions.answer, self.engine.answer, question, asker)
-        parts = telegram_html(logged.answer)
+        answer = logged.answer
+        parts = telegram_html(answer)
+        markup = answer_keyboard(self.shelf.keep(answer.more) if answer.more else "", buttons.rateable(logged))
         for i, part in enumerate(parts, 1):
-            await reply(message, part, html=True, markup=buttons.buttons_for(logged) if i == len(parts) else None)
+            await reply(message, part, html=True, markup=markup if i == len(parts) else None)
 
     async def rated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A 👍 / 👎 press: record this user's rating of that answer (a later press replaces it), thank, mark it."""
@@ -211,6 +224,17 @@ class NewsBot:
         with contextlib.suppress(BadRequest):  # "message is not modified": the same button pressed again
             await query.edit_message_reply_markup(
                 buttons.feedback_keyboard(getattr(query.message, "reply_markup", None), answer_id, up))
+
+    async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The "More" button: the passages ranked after those shown, under the answer; the button goes."""
+        query = update.callback_query
+        await query.answer()
+        hits = self.shelf.get(query.data.removeprefix(MORE))
+        if query.message is None:
+            return  # too old for Telegram to say which message it was under
+        await reply(query.message, MORE_GONE if hits is None else more_html(hits), html=hits is not None)
+        with contextlib.suppress(TelegramError):  # the More button goes; the others (👍 / 👎) stay
+            await query.edit_message_reply_markup(buttons.without(getattr(query.message, "reply_markup", None), MORE))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and tell the user, without details, that something went wrong."""
