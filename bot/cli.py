@@ -1,4 +1,4 @@
-"""Command line: ``newsbot [chat|index|ask|eval|add|watch|telegram]`` (also ``python -m bot``).
+"""Command line: ``newsbot [chat|index|ask|eval|add|watch|report|forget|telegram]`` (also ``python -m bot``).
 
 Errors reach the user as one line naming what to do, never a traceback.
 """
@@ -9,12 +9,15 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from retrieval.engine import Engine
 from retrieval.errors import CorpusProblem, IndexProblem, ModelProblem
+from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.types import BuildReport
 from retrieval.settings import Settings, SettingsError
 
@@ -53,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--every", type=float, metavar="MINUTES",
                        help="minutes between polls (env BOT_WATCH_MINUTES; default 30)")
     watch.add_argument("--once", action="store_true", help="poll once and exit (for cron); exit 2 on any problem")
+    rep = sub.add_parser("report", help="what people asked, what the articles do not answer, feedback (env BOT_DB_PATH)")
+    rep.add_argument("--days", type=_days, default=30, help="how many days back, today included (default: %(default)s)")
+    rep.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    rep.add_argument("--html", type=Path, metavar="FILE", help="also write it as a self-contained HTML page with charts")
+    fg = sub.add_parser("forget", help="delete one person's logged questions and ratings")
+    fg.add_argument("--user", required=True, metavar="ID",
+                    help="their Telegram user id (numeric), or the login name for console and ask")
     try:
         from bot.telegram import add_telegram_arguments
     except ImportError:  # the Telegram door is optional at import time
@@ -63,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
             "Run the Telegram bot over the indexed articles: long polling by default, or a webhook with "
             "--webhook-url. Needs TELEGRAM_BOT_TOKEN (env or .env); builds the index first if there is none."))
     return p
+
+
+def _days(raw: str) -> int:
+    try:
+        days = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--days must be a whole number, got {raw!r}") from None
+    if not 1 <= days <= 36500:
+        raise argparse.ArgumentTypeError(f"--days must be between 1 and 36500, got {days}")
+    return days
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -107,16 +127,51 @@ def _questions(stream) -> list[str]:
 
 
 def cmd_ask(engine: Engine, args) -> int:
-    from bot.console import Style, render_answer
+    from bot.console import Style, local_user, render_answer
 
     questions = _questions(sys.stdin) if args.question == "-" else [args.question]
     style = Style(sys.stdout)
-    for q in questions:
-        answer = engine.answer(q)
-        if args.json:
-            print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
-        else:
-            print(render_answer(answer, style), flush=True)
+    log = QuestionLog.open(engine.settings)
+    asker = Asker("ask", local_user())
+    try:
+        for q in questions:
+            answer = log.answer(engine.answer, q, asker).answer
+            if args.json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False), flush=True)
+            else:
+                print(render_answer(answer, style), flush=True)
+    finally:
+        log.close()
+    return 0
+
+
+def cmd_report(settings: Settings, args) -> int:
+    from retrieval.embed.models import make_embedder
+    from retrieval.feedback.report import build_report, read_log, report_text
+    from retrieval.feedback.report_html import report_html
+
+    now = time.time()
+    since = time.mktime(time.localtime(now - (args.days - 1) * 86400)[:3] + (0, 0, 0, 0, 0, -1))  # that day's start
+    questions, ratings = read_log(settings.db_path, since)
+    embedder = make_embedder(settings)
+    report = build_report(questions, ratings, lambda texts: embedder.encode(texts), args.days, now)
+    if args.html:
+        try:
+            args.html.expanduser().write_text(report_html(report), encoding="utf-8")
+        except OSError as exc:
+            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {args.html}", file=sys.stderr)
+    print(json.dumps(report, ensure_ascii=False) if args.json else report_text(report))
+    return 0
+
+
+def cmd_forget(settings: Settings, args) -> int:
+    from retrieval.feedback.db import forget
+
+    questions, ratings = forget(settings.db_path, args.user)
+    print(f"Deleted {questions} question{'s' if questions != 1 else ''} and {ratings} "
+          f"rating{'s' if ratings != 1 else ''} of that user from {settings.db_path}.")
     return 0
 
 
@@ -225,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command in ("add", "watch"):
             return {"add": cmd_add, "watch": cmd_watch}[command](settings, args)
+        if command in ("report", "forget"):
+            return {"report": cmd_report, "forget": cmd_forget}[command](settings, args)
         if command == "telegram":
             from bot.telegram import run_from_args
 
@@ -238,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         return {"ask": cmd_ask, "eval": cmd_eval}[command](engine, args)
     except (IndexProblem, CorpusProblem, ModelProblem, SettingsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:
+        print(f"error: the question log {settings.db_path} cannot be used: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

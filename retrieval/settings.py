@@ -75,6 +75,17 @@ def _ids(env: dict, name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
@@ -109,6 +120,9 @@ class Settings:
     fetch_max_redirects: int = 5
     fetch_user_agent: str = ""  # "" = newsbot's own, naming itself
     watch_minutes: float = 30.0
+    db_path: Path = PROJECT_ROOT / ".data" / "newsbot.sqlite"  # the question log and ratings
+    log_questions: bool = True
+    log_retention_days: int = 90
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -143,6 +157,9 @@ class Settings:
             fetch_max_redirects=_int(env, "BOT_FETCH_MAX_REDIRECTS", 5, low=0, high=30),
             fetch_user_agent=" ".join(env.get("BOT_FETCH_USER_AGENT", "").split()),
             watch_minutes=_float(env, "BOT_WATCH_MINUTES", 30.0, low=0.01, high=7 * 24 * 60),
+            db_path=_path(env, "BOT_DB_PATH", cls.db_path),
+            log_questions=_bool(env, "BOT_LOG_QUESTIONS", True),
+            log_retention_days=_int(env, "BOT_LOG_RETENTION_DAYS", 90, low=1, high=36500),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")
