@@ -23,3 +23,13 @@ class IndexCorrupt(IndexProblem):
 
 class CorpusProblem(RuntimeError):
     """The corpus folder cannot be read at all (missing, empty)."""
+
+
+class StoreUnavailable(IndexProblem):
+    """The store holding the index (a Milvus server, or the Milvus Lite file) cannot be reached;
+    at start the message names BOT_MILVUS_URI."""
+
+
+class StoreInterrupted(StoreUnavailable):
+    """The store went away while serving: the doors say the archive is briefly unavailable and
+    the next question tries again (the connection is re-made), so nothing needs a restart."""
