@@ -75,6 +75,10 @@ def _is_down(exc: Exception) -> bool:
     return code == 2 or "unavailable" in text.lower() or "Fail connecting" in text or "Open local milvus failed" in text
 
 
+def _is_released(exc: Exception) -> bool:
+    return getattr(exc, "code", None) == 101 or "load()" in str(exc) or "not loaded" in str(exc)
+
+
 def lexical_terms(text: str) -> tuple[list[str], list[str]]:
     """(words for the vocabulary, BM25 stems) of one passage's lexical text, as ``Lexical.build`` splits it."""
     ws = _split(_fold(text))
@@ -93,6 +97,7 @@ class MilvusStore:
         self.prefix = settings.milvus_collection
         self.alias = f"{self.prefix}_live"
         self._client = None
+        self._served = False  # connected once: failing to reconnect is then an interruption
         self._lock = threading.Lock()
         logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # it logs every failed call with a traceback
 
@@ -102,7 +107,13 @@ class MilvusStore:
         """The connected client, made on first use and again after the server came back."""
         with self._lock:
             if self._client is None:
-                self._client = self._connect()
+                try:
+                    self._client = self._connect()
+                except StoreUnavailable as exc:
+                    if self._served:
+                        raise StoreInterrupted(str(exc)) from None
+                    raise
+                self._served = True
             return self._client
 
     def _connect(self):
@@ -114,7 +125,8 @@ class MilvusStore:
 
             Path(target).parent.mkdir(parents=True, exist_ok=True)
         try:
-            return MilvusClient(uri=target, token=self.settings.milvus_token, timeout=self.settings.milvus_timeout)
+            return MilvusClient(uri=target, token=self.settings.milvus_token, timeout=self.settings.milvus_timeout,
+                                dedicated=True)  # its own channel: a reconnect after an outage is a new one
         except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException and ConnectionConfigException
             lite = "" if target.startswith("http") else (
                 " (Milvus Lite serves one process: is another newsbot using this file? "
@@ -126,7 +138,14 @@ class MilvusStore:
         """One client call; the server being gone becomes ``StoreInterrupted`` and the next call reconnects."""
         client = self.client()
         try:
-            return getattr(client, method)(*args, **kwargs)
+            try:
+                return getattr(client, method)(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001
+                if not _is_released(exc) or not args:
+                    raise
+                # a restarted Milvus Lite comes back with its collections released: load, then once more
+                client.load_collection(args[0])
+                return getattr(client, method)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             if not _is_down(exc):
                 raise
