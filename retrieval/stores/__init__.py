@@ -1,4 +1,4 @@
-"""Stores behind the seam in ``base.py``; ``make_store`` picks the one the settings name."""
+"""Where builds live: the ``Store`` protocol (``base``) and its implementations; ``make_store`` picks one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from retrieval.settings import Settings
 
 
 def make_store(settings: Settings):
-    """The store BOT_STORE names: ``faiss`` (local files in BOT_INDEX_DIR) or ``milvus`` (BOT_MILVUS_URI).
+    """The store BOT_STORE names: ``faiss`` (local FAISS + BM25 folders in BOT_INDEX_DIR, the default)
+    or ``milvus`` (Milvus Lite or a Milvus server at BOT_MILVUS_URI).
 
     >>> store = make_store(Settings.from_env())
     """
@@ -14,6 +15,6 @@ def make_store(settings: Settings):
         from retrieval.stores.milvus import MilvusStore
 
         return MilvusStore(settings)
-    from retrieval.stores.local import Store
+    from retrieval.stores.local import LocalStore
 
-    return Store(settings.index_dir)
+    return LocalStore(settings.index_dir, settings.index_type, settings.approximate_from)
