@@ -99,7 +99,6 @@ class MilvusStore:
         self._client = None
         self._served = False  # connected once: failing to reconnect is then an interruption
         self._lock = threading.Lock()
-        logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # it logs every failed call with a traceback
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -119,11 +118,18 @@ class MilvusStore:
     def _connect(self):
         from pymilvus import MilvusClient
 
+        # pymilvus configures its own loggers on import and logs every refused call with a traceback
+        # ("alias does not exist" on a first build, each call while a server is down): our errors say it in one line
+        for name in ("pymilvus", "pymilvus.milvus_client"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         target = self.settings.milvus_target
         if not target.startswith(("http://", "https://")):
             from pathlib import Path
 
             Path(target).parent.mkdir(parents=True, exist_ok=True)
+            # Milvus Lite's server runs in this process and logs, with a traceback, each call pymilvus makes
+            # to a method Lite lacks (AllocTimestamp, at every insert; pymilvus carries on without it)
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         try:
             return MilvusClient(uri=target, token=self.settings.milvus_token, timeout=self.settings.milvus_timeout,
                                 dedicated=True)  # its own channel: a reconnect after an outage is a new one
@@ -197,7 +203,7 @@ class MilvusStore:
                                f"{manifest.get('passages')}; {REBUILD_HINT}")
         return MilvusSnapshot(self, name, manifest, stats)
 
-    def writer(self, dim: int, total: int) -> "MilvusWriter":
+    def writer(self, dim: int = 0, total: int = 0) -> "MilvusWriter":
         return MilvusWriter(self, dim, total)
 
     # -- meta records -------------------------------------------------------------------------
@@ -278,11 +284,25 @@ class MilvusWriter:
         self.rows = self.sentences = self.length = 0
         self.df: Counter[str] = Counter()
         self.vocabulary: Counter[str] = Counter()
-        self._done = False
+        self._done = self._created = False
+        if dim:
+            self._create(dim)
+
+    def _create(self, dim: int) -> None:
+        """The build's collections, made when its dimension is known (the engine learns it from the first batch)."""
+        self.dim = dim
         for suffix, (schema, index) in zip(("", "_s", "_m"), _schemas(dim)):
-            store.call("create_collection", f"{self.name}{suffix}", schema=schema, index_params=index)
+            self.store.call("create_collection", f"{self.name}{suffix}", schema=schema, index_params=index)
+        self._created = True
 
     def add(self, batch: Batch) -> None:
+        if not len(batch.passages):
+            return
+        if not self._created:
+            self._create(int(batch.passage_vectors.shape[1]))
+        if batch.passage_vectors.shape[1:] != (self.dim,) or batch.sentence_vectors.shape[1:] != (self.dim,):
+            raise ValueError(f"a batch came with vectors of shape {batch.passage_vectors.shape}, "
+                             f"the build's dimension is {self.dim}")
         n, starts = len(batch.passages), np.cumsum([0] + [len(p.sentences) for p in batch.passages])
         keys = [k.hex() for k in np.asarray(batch.keys).tolist()]
         records = []
@@ -305,12 +325,14 @@ class MilvusWriter:
         for start in range(0, len(records), INSERT_ROWS):
             self.store.call("insert", f"{self.name}{suffix}", records[start:start + INSERT_ROWS])
 
-    def publish(self, manifest: dict) -> str:
+    def publish(self, manifest: dict, progress: bool = False) -> str:
         store = self.store
+        if not self._created:
+            self._create(int(manifest.get("dim") or 1))
         stats = {"size": self.rows, "avgdl": self.length / max(self.rows, 1), "df": dict(self.df),
                  "vocabulary": dict(self.vocabulary)}
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "passages": self.rows, "sentences": self.sentences,
-                    "store": "milvus", "previous": store.current()}
+        manifest = {**manifest, "format_version": FORMAT_VERSION, "dim": self.dim, "passages": self.rows,
+                    "sentences": self.sentences, "store": "milvus", "previous": store.current()}
         self._insert("_m", [*_chunks("stats", stats), *_chunks("manifest", manifest)])  # the manifest last
         for suffix in ("", "_s", "_m"):
             store.call("flush", f"{self.name}{suffix}")
