@@ -33,3 +33,7 @@ class StoreUnavailable(IndexProblem):
 class StoreInterrupted(StoreUnavailable):
     """The store went away while serving: the doors say the archive is briefly unavailable and
     the next question tries again (the connection is re-made), so nothing needs a restart."""
+
+
+class ModelProblem(RuntimeError):
+    """The embedding model cannot be loaded or exported; the message names the folder or setting."""
