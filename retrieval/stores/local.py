@@ -45,9 +45,9 @@ from retrieval.stores.rows import NpyRows
 from retrieval.types import Source
 from retrieval.stores.vector_index import IndexSpec
 
-FORMAT_VERSION = 8  # 3: BM25 as postings + passage -> terms tables (lexical.py); 4: bare datelines kept as text;
+FORMAT_VERSION = 9  # 3: BM25 as postings + passage -> terms tables (lexical.py); 4: bare datelines kept as text;
 # 5: a bare dateline keeps its time; 6: BM25 completes names used in part (names.py); 7: bylines;
-# 8: each source keeps the names of its lead sentence
+# 8: each source keeps the names of its lead sentence; 9: dates as YYYY-MM-DD, outlets as proper names (metadata.py)
 POINTER = "CURRENT"
 LOCK = ".lock"
 VERIFY_UP_TO = 256 * 1024 * 1024  # files up to this size are checksummed at every load
