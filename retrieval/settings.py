@@ -7,6 +7,7 @@ environment variable; ``.env.example`` documents them all.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -91,6 +92,22 @@ def _path(env: dict, name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")  # Milvus names; builds add _<time>_<rand>_m
+
+
+def _milvus_uri(env: dict) -> str:
+    """BOT_MILVUS_URI as pymilvus takes it: an http(s) server address, or a Milvus Lite ``.db`` file path
+    (made absolute: Milvus Lite keys its in-process server by path). Empty means the index folder's file."""
+    raw = env.get("BOT_MILVUS_URI", "").strip()
+    if not raw or raw.lower().startswith(("http://", "https://")):
+        return raw
+    if "://" in raw:
+        raise SettingsError(f"BOT_MILVUS_URI must be http(s)://host:port or a path to a .db file, got {raw!r}")
+    if not raw.endswith(".db"):
+        raise SettingsError(f"BOT_MILVUS_URI as a Milvus Lite file must end in .db, got {raw!r}")
+    return str(Path(raw).expanduser().resolve())
+
+
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = PROJECT_ROOT / "seeds"
@@ -123,6 +140,16 @@ class Settings:
     db_path: Path = PROJECT_ROOT / ".data" / "newsbot.sqlite"  # the question log and ratings
     log_questions: bool = True
     log_retention_days: int = 90
+    store: str = "faiss"
+    milvus_uri: str = ""
+    milvus_token: str = field(default="", repr=False)
+    milvus_collection: str = "newsbot"
+    milvus_timeout: int = 10
+
+    @property
+    def milvus_target(self) -> str:
+        """Where the Milvus store lives: a server URL, or a Milvus Lite file (the index folder's by default)."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -160,6 +187,11 @@ class Settings:
             db_path=_path(env, "BOT_DB_PATH", cls.db_path),
             log_questions=_bool(env, "BOT_LOG_QUESTIONS", True),
             log_retention_days=_int(env, "BOT_LOG_RETENTION_DAYS", 90, low=1, high=36500),
+            store=env.get("BOT_STORE", "faiss").strip().lower() or "faiss",
+            milvus_uri=_milvus_uri(env),
+            milvus_token=env.get("BOT_MILVUS_TOKEN", "").strip(),
+            milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
+            milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")
@@ -167,6 +199,11 @@ class Settings:
             raise SettingsError(f"BOT_INDEX_TYPE must be auto, flat, ivf or hnsw, got {s.index_type!r}")
         if s.question_scripts not in ("auto", "latin", "any"):
             raise SettingsError(f"BOT_QUESTION_SCRIPTS must be auto, latin or any, got {s.question_scripts!r}")
+        if s.store not in ("faiss", "milvus"):
+            raise SettingsError(f"BOT_STORE must be faiss or milvus, got {s.store!r}")
+        if not _COLLECTION.fullmatch(s.milvus_collection):
+            raise SettingsError("BOT_MILVUS_COLLECTION must be a letter or _ then up to 40 letters, digits or _, "
+                                f"got {s.milvus_collection!r}")
         return s
 
     def with_(self, **changes) -> "Settings":
