@@ -10,6 +10,7 @@ from typing import Callable, TextIO
 
 from bot.wrap import span_words, terminal_width, wrap, wrap_block, wrap_words
 from retrieval.engine import Engine
+from retrieval.errors import StoreUnavailable
 from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.types import Answer, Source
 
@@ -167,6 +168,11 @@ def _chat(engine: Engine, read: Callable[[str], str], out: TextIO, log: Question
         elif command.startswith("/") and " " not in command:
             print(wrap_block(f"Unknown command {command}. /help lists the commands.", terminal_width()), file=out)
         else:
-            logged = log.answer(engine.answer, line, asker)
+            try:
+                logged = log.answer(engine.answer, line, asker)
+            except StoreUnavailable:  # the next question reconnects by itself
+                print(wrap_block("The archive is briefly unavailable. Please ask again in a minute.",
+                                 terminal_width()), file=out, flush=True)
+                continue
             last = logged.answer_id if not logged.answer.unusable else last
             print(render_answer(logged.answer, style), file=out, flush=True)

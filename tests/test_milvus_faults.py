@@ -126,3 +126,30 @@ def test_an_unreachable_milvus_is_one_line_naming_the_setting_without_credential
     message = str(caught.value)
     assert "BOT_MILVUS_URI=http://127.0.0.1:" in message and "\n" not in message
     assert "s3cret" not in message and "newsroom" not in message
+
+
+def test_a_running_bot_says_the_archive_is_unavailable_while_milvus_is_down_and_recovers(server, tmp_path, embedder):
+    """The real Application on Milvus through the stand-in: the server is killed under it and started again."""
+    from bot.telegram import POLLING, build_application
+    from bot.telegram.handlers import ARCHIVE_UNAVAILABLE
+    from retrieval.engine import Engine
+    from retrieval.settings import Settings
+    from tests.botapi_standin import BotApiStandIn, ApplicationThread
+
+    engine = Engine(make_settings(SEEDS, tmp_path / "index", store="milvus", milvus_uri=server.uri), embedder=embedder)
+    engine.build(progress=False)
+    question = "when was diplomatic relations established?"
+    with BotApiStandIn() as botapi:
+        settings = Settings.from_env(environ={
+            "TELEGRAM_BOT_TOKEN": botapi.token, "TELEGRAM_API_BASE_URL": botapi.root_url,
+            "BOT_LOG_QUESTIONS": "0", "BOT_INDEX_CHECK_SECONDS": "0"}, dotenv=Path("/nonexistent"))
+        with ApplicationThread(build_application(settings, engine), polling=POLLING):
+            alice = botapi.new_user("Alice")
+            [before] = botapi.wait_for_replies(botapi.send_text(alice, question))
+            assert "1992" in before.plain
+            server.stop()
+            [down] = botapi.wait_for_replies(botapi.send_text(alice, question))
+            assert down.plain == ARCHIVE_UNAVAILABLE
+            server.start()
+            [after] = botapi.wait_for_replies(botapi.send_text(alice, question))
+            assert "1992" in after.plain

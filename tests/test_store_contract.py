@@ -200,12 +200,8 @@ def test_an_aborted_build_leaves_the_live_build_as_it_was(fresh_store, corpus):
     assert len(snap) == 10 and snap.passages(np.arange(10)) == list(corpus.passages[:10])
 
 
-def test_readers_in_threads_see_whole_builds_while_the_alias_moves(fresh_store, corpus, request):
+def test_readers_in_threads_see_whole_builds_while_the_alias_moves(fresh_store, corpus):
     """Readers open the live build over and over while another build is published under them."""
-    if request.node.callspec.params["fresh_store"] == "local":
-        request.node.add_marker(pytest.mark.xfail(reason=(
-            "LocalStore.open can read the previous version while publish's clean-up deletes it "
-            "(IndexCorrupt 'keys.npy is missing'): for the lead, stores/local.py")))
     sizes = {len(corpus.passages), 12}
     first = write(fresh_store, corpus)
     done, switched, errors = threading.Event(), threading.Event(), []

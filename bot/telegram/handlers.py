@@ -36,7 +36,7 @@ from telegram.ext import (
 from bot.telegram import buttons
 from bot.telegram.more import PREFIX as MORE, Shelf
 from bot.telegram.render import more_html, sources_html, telegram_html
-from retrieval.errors import IndexProblem
+from retrieval.errors import IndexProblem, StoreUnavailable
 from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.settings import Settings
 
@@ -71,6 +71,7 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 REFUSAL = "Sorry, this bot is private and only answers its allowed users and chats."
 SLOW_DOWN = "You're asking faster than I can answer. Please wait a minute and try again."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+ARCHIVE_UNAVAILABLE = "The archive is briefly unavailable. Please ask again in a minute."
 MORE_GONE = "That answer is too old for more passages. Please ask again."
 THANKS = "Thanks"
 
@@ -206,9 +207,14 @@ class NewsBot:
                 await reply(message, SLOW_DOWN)
             return
         asker = Asker("telegram", str(user), message.chat.type)
-        async with typing(message.get_bot(), message.chat_id):
-            logged = await asyncio.get_running_loop().run_in_executor(
-                self.pool, self.questions.answer, self.engine.answer, question, asker)
+        try:
+            async with typing(message.get_bot(), message.chat_id):
+                logged = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self.questions.answer, self.engine.answer, question, asker)
+        except StoreUnavailable as exc:  # the next question reconnects by itself
+            log.warning("The store is unavailable: %s", exc)
+            await reply(message, ARCHIVE_UNAVAILABLE)
+            return
         answer = logged.answer
         parts = telegram_html(answer)
         markup = answer_keyboard(self.shelf.keep(answer.more) if answer.more else "", buttons.rateable(logged))

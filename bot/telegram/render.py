@@ -77,7 +77,9 @@ def telegram_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
     if answer.declined or not (answer.passages or answer.answer_sentence.strip()):
         return [head + _declined(answer.question, limit - units(head))]
     if not answer.passages:
-        return [head + f"<b>{fit(answer.answer_sentence, limit - units(head) - 7)}</b>"]
+        sentence = fit(answer.answer_sentence, limit - units(head) - 7)
+        # a sentence of control characters alone shows nothing, and Telegram refuses an empty message
+        return [head + (f"<b>{sentence}</b>" if shown_units(sentence.strip()) else _declined(answer.question, limit - units(head)))]
     return [_with_passages(head, answer.answer_sentence, answer.passages, limit)]
 
 

@@ -7,6 +7,7 @@ WAL mode lets the bot and a console chat (two processes) write the same file: a 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 from retrieval.feedback.privacy import Salt
@@ -39,8 +40,24 @@ PRAGMA user_version = 1;
 
 
 def connect(path: Path, busy_ms: int = 2000) -> sqlite3.Connection:
-    """A connection in WAL mode with the schema in place (autocommit; transactions are explicit)."""
+    """A connection in WAL mode with the schema in place (autocommit; transactions are explicit).
+
+    Two processes opening a new file at once race to switch it to WAL and create the schema; SQLite
+    answers some of those steps "locked" at once instead of waiting, so the set-up is tried again
+    until ``busy_ms`` has passed.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + busy_ms / 1000
+    while True:
+        try:
+            return _open(path, busy_ms)
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _open(path: Path, busy_ms: int) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
@@ -48,11 +65,24 @@ def connect(path: Path, busy_ms: int = 2000) -> sqlite3.Connection:
             raise sqlite3.OperationalError(f"{path} cannot use WAL mode")
         conn.execute("PRAGMA synchronous = NORMAL")
         if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
-            conn.executescript(SCHEMA)
+            with transaction(conn):  # the write lock first (waited for), then every statement of the schema
+                for statement in _statements(SCHEMA):
+                    conn.execute(statement)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of ``script``, split where SQLite says one is complete (comments may hold ';')."""
+    out, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf)
+            buf = ""
+    return out
 
 
 class transaction:

@@ -249,8 +249,18 @@ class LocalStore:
     def open(self, model: str) -> LocalSnapshot:
         """Load and verify the live version; problems raise with what to run."""
         name = self._pointed()
-        if name is not None:
-            return self._open(self.root / name, model)
+        for _ in range(5):
+            if name is None:
+                break
+            try:
+                return self._open(self.root / name, model)
+            except IndexProblem:
+                # a build published meanwhile may have removed the version this read began with:
+                # read the one the pointer names now; the same name again means real damage
+                now = self._pointed()
+                if now == name:
+                    raise
+                name = now
         versions = self.versions()
         if not versions:
             raise IndexMissing(f"no index found in {self.root}; {REBUILD_HINT}")
