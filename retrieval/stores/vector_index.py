@@ -59,8 +59,7 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = 
     (rate, ETA) over the vectors added when that lasts over a second."""
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    d = vectors.shape[1]
+    d = vectors.shape[1]  # ``vectors``: an array or on-disk rows (``rows.NpyRows``), read a block at a time
     if spec.kind == "flat":
         index = faiss.IndexFlatIP(d)
     elif spec.kind == "hnsw":
@@ -73,14 +72,14 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = 
         if len(vectors) > spec.nlist * 64:
             rng = np.random.default_rng(seed)
             sample = vectors[np.sort(rng.choice(len(vectors), spec.nlist * 64, replace=False))]
-        index.train(sample)
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
     else:
         raise ValueError(f"unknown index kind {spec.kind!r}")
     from tqdm import tqdm
 
     with tqdm(total=len(vectors), desc=f"{spec.kind} index", unit="vector", delay=1.0, disable=not progress) as bar:
         for start in range(0, len(vectors), 65536):
-            chunk = vectors[start:start + 65536]
+            chunk = np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32)
             index.add(chunk)
             bar.update(len(chunk))
     return index
