@@ -47,7 +47,7 @@ def choose(kind: str, n: int, approximate_from: int = 50_000) -> IndexSpec:
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), max(n // 39, 1)))
         # a quarter of the lists: recall@10 (after exact re-scoring) 0.97 on MiniLM embeddings of generated
         # news passages, where 1/8 gave 0.91 and 1/16 0.82; the 4-bit codes blur near-duplicates, so the
-        # 8-bit stage re-ranks 80 x k of them (at 1M, 10 x gave 0.82, 30 x 0.93, 60 x 0.97) (benchmarks/perf.py)
+        # 8-bit stage re-ranks 80 x k of them (at 1M, 10 x gave 0.82, 30 x 0.93, 60 x 0.97) (benchmarks/scale.py)
         return IndexSpec("ivf", nlist=nlist, nprobe=max(1, nlist // 4), refine=80)
     if kind == "hnsw":
         return IndexSpec("hnsw", hnsw_m=32, ef_search=128)  # recall@10 0.98-0.99 where 64 gave 0.93-0.96
