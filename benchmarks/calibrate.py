@@ -58,7 +58,7 @@ def main() -> None:
         for wp, ws, wb, half in grid:
             weights = replace(base_w, passage=wp, sentence=ws, bm25=wb, bm25_half=half)
             engine.weights = weights
-            engine._searcher = Searcher(engine._data, weights)
+            engine._searcher = Searcher(engine._data, weights, engine._known_words())
             engine.policy = replace(base_p, threshold=-9, shape_check=False)  # rank only
             r = evaluate(questions, engine.answer)
             rows.append((r.hit1, r.hit3, r.mrr5, r.sentence_hit1, f"passage={wp} sentence={ws} bm25={wb} half={half}"))
@@ -71,12 +71,12 @@ def main() -> None:
         for shape, metadata in itertools.product([0.1, 0.2, 0.3], [0.03, 0.1, 0.2]):
             weights = replace(base_w, sentence_shape=shape, metadata=metadata)
             engine.weights = weights
-            engine._searcher = Searcher(engine._data, weights)
+            engine._searcher = Searcher(engine._data, weights, engine._known_words())
             r = evaluate(questions, engine.answer)
             print(f"{r.hit1:6.3f} {r.hit3:6.3f} {r.sentence_hit1:6.3f} {r.ood_declined:6.3f} {r.in_declined:6.3f}  "
                   f"sentence_shape={shape} metadata={metadata}")
         engine.weights = base_w
-        engine._searcher = Searcher(engine._data, base_w)
+        engine._searcher = Searcher(engine._data, base_w, engine._known_words())
         print(f"\n{'ood↓':>6} {'in↓':>6} {'hit@1':>6}  decline policy (default weights)")
         prow = []
         for th, cov, unseen in itertools.product([0.28, 0.30, 0.32, 0.34, 0.38], [0.3, 0.4, 0.5], [0.3, 0.4, 0.5]):

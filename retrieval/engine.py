@@ -20,6 +20,7 @@ import numpy as np
 
 from retrieval.answer.compose import DeclinePolicy, compose
 from retrieval.ingest.articles import list_corpus, load_articles
+from retrieval.progress import stage
 from retrieval.embed.batching import MicroBatcher
 from retrieval.embed.models import make_embedder
 from retrieval.errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
@@ -97,7 +98,12 @@ class Engine:
         sources: list[Source] = []
         embedded = reused = total = 0
         try:
+            # one bar over the articles: between cleaning and BM25 a big build splits, names and embeds
+            # for most of its time, and showed nothing
+            bar = stage(None, "splitting and embedding", progress, "article", total=len(articles))
             for group in _batches(articles, BUILD_BATCH_ARTICLES):
+                if bar is not None:
+                    bar.update(len(group))
                 passages = [p for a in group for p in make_passages(
                     a, self.settings.passage_min_words, self.settings.passage_max_words)]
                 if not passages:
@@ -121,6 +127,8 @@ class Engine:
                 "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
                 "sources": [s.to_dict() for s in sources],
             }
+            if bar is not None:
+                bar.close()
             writer.publish(manifest, progress)
         except BaseException:
             writer.abort()

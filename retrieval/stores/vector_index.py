@@ -47,7 +47,7 @@ def choose(kind: str, n: int, approximate_from: int = 50_000) -> IndexSpec:
         nlist = max(1, min(int(4 * math.sqrt(max(n, 1))), max(n // 39, 1)))
         # a quarter of the lists: recall@10 (after exact re-scoring) 0.97 on MiniLM embeddings of generated
         # news passages, where 1/8 gave 0.91 and 1/16 0.82; the 4-bit codes blur near-duplicates, so the
-        # 8-bit stage re-ranks 80 x k of them (at 1M, 10 x gave 0.82, 30 x 0.93, 60 x 0.97) (benchmarks/perf.py)
+        # 8-bit stage re-ranks 80 x k of them (at 1M, 10 x gave 0.82, 30 x 0.93, 60 x 0.97) (benchmarks/scale.py)
         return IndexSpec("ivf", nlist=nlist, nprobe=max(1, nlist // 4), refine=80)
     if kind == "hnsw":
         return IndexSpec("hnsw", hnsw_m=32, ef_search=128)  # recall@10 0.98-0.99 where 64 gave 0.93-0.96
@@ -59,8 +59,7 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = 
     (rate, ETA) over the vectors added when that lasts over a second."""
     import faiss
 
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    d = vectors.shape[1]
+    d = vectors.shape[1]  # ``vectors``: an array or on-disk rows (``rows.NpyRows``), read a block at a time
     if spec.kind == "flat":
         index = faiss.IndexFlatIP(d)
     elif spec.kind == "hnsw":
@@ -73,14 +72,14 @@ def build(vectors: np.ndarray, spec: IndexSpec, seed: int = 0, progress: bool = 
         if len(vectors) > spec.nlist * 64:
             rng = np.random.default_rng(seed)
             sample = vectors[np.sort(rng.choice(len(vectors), spec.nlist * 64, replace=False))]
-        index.train(sample)
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
     else:
         raise ValueError(f"unknown index kind {spec.kind!r}")
     from tqdm import tqdm
 
     with tqdm(total=len(vectors), desc=f"{spec.kind} index", unit="vector", delay=1.0, disable=not progress) as bar:
         for start in range(0, len(vectors), 65536):
-            chunk = vectors[start:start + 65536]
+            chunk = np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32)
             index.add(chunk)
             bar.update(len(chunk))
     return index
