@@ -48,7 +48,8 @@ class MilvusSnapshot:
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
         hits = self.store.call("search", self.version, data=[np.asarray(vector, dtype=np.float32).ravel()],
-                               anns_field="vector", limit=k, search_params={"metric_type": "IP"})
+                               anns_field="vector", limit=k, search_params={"metric_type": "IP"},
+                               output_fields=["row"])
         return np.array([h["row"] for h in hits[0]], dtype=np.int64)
 
     def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +59,7 @@ class MilvusSnapshot:
         if known and self.size:
             limit = min(k if k > 0 else QUERY_LIMIT, self.size, QUERY_LIMIT)
             hits = self.store.call("search", self.version, data=[" ".join(known)], anns_field="sparse", limit=limit,
-                                   search_params={"metric_type": "BM25"})
+                                   search_params={"metric_type": "BM25"}, output_fields=["row"])
             matched = np.array([h["row"] for h in hits[0]], dtype=np.int64)
         rows = np.union1d(matched, also).astype(np.int64)
         return rows, self.bm25(tokens, rows)
