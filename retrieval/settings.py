@@ -145,6 +145,7 @@ class Settings:
     milvus_token: str = field(default="", repr=False)
     milvus_collection: str = "newsbot"
     milvus_timeout: int = 10
+    milvus_cache_rows: int = 10_000  # passages (with their vectors) a Milvus snapshot keeps read; 0: none
 
     @property
     def milvus_target(self) -> str:
@@ -192,6 +193,7 @@ class Settings:
             milvus_token=env.get("BOT_MILVUS_TOKEN", "").strip(),
             milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
             milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
+            milvus_cache_rows=_int(env, "BOT_MILVUS_CACHE_ROWS", 10_000, low=0, high=10_000_000),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

@@ -196,7 +196,7 @@ class MilvusStore:
         if count != manifest.get("passages"):
             raise IndexCorrupt(f"the Milvus build {name} holds {count} passages, its manifest says "
                                f"{manifest.get('passages')}; {REBUILD_HINT}")
-        return MilvusSnapshot(self, name, manifest, stats)
+        return MilvusSnapshot(self, name, manifest, stats, self.settings.milvus_cache_rows)
 
     def writer(self, dim: int = 0, total: int = 0) -> "MilvusWriter":
         return MilvusWriter(self, dim, total)

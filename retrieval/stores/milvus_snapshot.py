@@ -1,42 +1,44 @@
 """Reading one published Milvus build: candidates from Milvus, scores from the build's own statistics.
 
 A snapshot is pinned to its collection (not the alias), so a build published later does not change
-what it answers from. Passage records are fetched once per row and cached (passage, vector, stems),
-so a question's passages, vectors and BM25 cost one round trip between them. See ``stores.milvus``.
+what it answers from. Rows it has read are kept in two bounded caches of its own (``row_cache``):
+passage records (passage, vector, stems: one query for all three) and each passage's sentence
+vectors. A published build is immutable, so a cached row is always the store's row; a new build
+is a new snapshot with empty caches. A warm answer then costs two Milvus calls (the dense and the
+BM25 search), a cold one four (plus one query per collection for the rows it lacks).
+See ``stores.milvus``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import threading
 from collections import Counter
 
 import numpy as np
 
 from retrieval.errors import IndexCorrupt
+from retrieval.stores.row_cache import RowCache
 from retrieval.types import Passage, Source
 
 K1, B = 1.5, 0.75            # bm25s's defaults, which the local store uses
 QUERY_IDS = 1000             # ids per ``in [...]`` filter
 QUERY_LIMIT = 16384          # Milvus's cap on one query's offset + limit
-CACHE_ROWS = 20_000          # passage records a snapshot keeps parsed (questions revisit the same rows)
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to build it"
 
 
 class MilvusSnapshot:
     """One published build, read-only and safe to share between threads (``Snapshot`` in ``base``)."""
 
-    def __init__(self, store, name: str, manifest: dict, stats: dict):
+    def __init__(self, store, name: str, manifest: dict, stats: dict, cache_rows: int = 10_000):
         self.store, self.version, self.manifest = store, name, manifest
         self.sources = [Source.from_dict(s) for s in manifest.get("sources", [])]
         self.size = int(stats["size"])
         self.avgdl = float(stats["avgdl"]) or 1.0
         self.df: dict[str, int] = stats["df"]
         self._vocabulary: dict[str, int] = stats["vocabulary"]
-        self._records: dict[int, tuple[Passage, np.ndarray, list[str]]] = {}
-        self._sentences: dict[int, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self.records: RowCache[tuple[Passage, np.ndarray, list[str]]] = RowCache(cache_rows)
+        self.sentences: RowCache[np.ndarray] = RowCache(cache_rows)
 
     def __len__(self) -> int:
         return self.size
@@ -101,40 +103,36 @@ class MilvusSnapshot:
 
     def sentence_vectors(self, rows: np.ndarray) -> list[np.ndarray]:
         rows = [int(r) for r in np.asarray(rows).ravel()]
-        missing = sorted({r for r in rows if r not in self._sentences})
-        found: dict[int, list[tuple[int, list[float]]]] = {r: [] for r in missing}
-        for part in parts(missing):
-            for rec in self._query(f"{self.version}_s", f"prow in {part}", ["srow", "prow", "vector"]):
-                found[int(rec["prow"])].append((int(rec["srow"]), rec["vector"]))
-        dim = self.manifest["dim"]
-        with self._lock:
-            self._bound(self._sentences)
-            for r, recs in found.items():
-                recs.sort()
-                self._sentences[r] = (np.asarray([v for _, v in recs], dtype=np.float32).reshape(-1, dim))
-            return [self._sentences[r] for r in rows]
+        got, missing = self.sentences.get_many(rows)
+        if missing:
+            found: dict[int, list[tuple[int, list[float]]]] = {r: [] for r in missing}
+            for part in parts(missing):
+                for rec in self._query(f"{self.version}_s", f"prow in {part}", ["srow", "prow", "vector"]):
+                    found[int(rec["prow"])].append((int(rec["srow"]), rec["vector"]))
+            dim = self.manifest["dim"]
+            fresh = {r: np.asarray([v for _, v in sorted(recs)], dtype=np.float32).reshape(-1, dim)
+                     for r, recs in found.items()}
+            self.sentences.put_many(fresh)
+            got.update(fresh)
+        return [got[r] for r in rows]
 
     def _fetch(self, rows) -> list[tuple[Passage, np.ndarray, list[str]]]:
+        """Passage records of ``rows``: from the cache, the rest in one query per 1,000 rows."""
         rows = [int(r) for r in np.asarray(rows).ravel()]
         if any(r < 0 or r >= self.size for r in rows):
             raise IndexError(f"row out of range for {self.size} rows")
-        missing = sorted({r for r in rows if r not in self._records})
-        fresh = {}
-        for part in parts(missing):
-            for rec in self._query(self.version, f"row in {part}", ["row", "passage", "vector", "terms"]):
-                fresh[int(rec["row"])] = (Passage.from_dict(json.loads(rec["passage"])),
-                                          np.asarray(rec["vector"], dtype=np.float32), rec["terms"].split())
-        if len(fresh) != len(missing):
-            raise IndexCorrupt(f"the Milvus build {self.version} lacks rows it should hold; {REBUILD_HINT}")
-        with self._lock:
-            self._bound(self._records)
-            self._records.update(fresh)
-            return [self._records[r] if r in self._records else fresh[r] for r in rows]
-
-    @staticmethod
-    def _bound(cache: dict) -> None:
-        if len(cache) >= CACHE_ROWS:
-            cache.clear()
+        got, missing = self.records.get_many(rows)
+        if missing:
+            fresh = {}
+            for part in parts(missing):
+                for rec in self._query(self.version, f"row in {part}", ["row", "passage", "vector", "terms"]):
+                    fresh[int(rec["row"])] = (Passage.from_dict(json.loads(rec["passage"])),
+                                              np.asarray(rec["vector"], dtype=np.float32), rec["terms"].split())
+            if len(fresh) != len(missing):
+                raise IndexCorrupt(f"the Milvus build {self.version} lacks rows it should hold; {REBUILD_HINT}")
+            self.records.put_many(fresh)
+            got.update(fresh)
+        return [got[r] for r in rows]
 
     def _query(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
         return self.store.call("query", collection, filter=expr, output_fields=fields, limit=QUERY_LIMIT)
