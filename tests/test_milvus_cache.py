@@ -53,7 +53,7 @@ def test_cached_rows_equal_the_stores_rows_and_a_second_read_makes_no_call(milvu
     calls = counting(store)
     rows = np.arange(len(corpus.passages))[::-1]
     first = read_all(snap, rows)
-    assert calls["query"] == 2  # one query for passages + vectors + stems, one for the sentence vectors
+    assert calls["query"] == 2  # one for passages + vectors + stems, one for the sentence vectors (by key)
     again = read_all(snap, rows)
     assert calls["query"] == 2 and sorted(snap.records.rows()) == sorted(rows.tolist())
     # the same as a snapshot that keeps nothing, reading Milvus every time, and as what was written

@@ -4,7 +4,9 @@ One build is three collections named ``<prefix>_<time>_<rand>``:
 
     <build>      one record per passage: ``row`` (primary key, 0 .. n - 1 in write order), the
                  Passage as JSON, its exact vector (FLOAT_VECTOR, inner product), its content hash,
-                 and ``terms``: the passage's BM25 stems joined by spaces, an analysed VARCHAR that a
+                 ``sfirst`` (the row of its first sentence in ``_s``: its sentences are read by
+                 primary key, which Milvus Lite looks up directly while it scans every record for
+                 a filter on another field), and ``terms``: the passage's BM25 stems joined by spaces, an analysed VARCHAR that a
                  ``FunctionType.BM25`` function turns into the sparse field Milvus's full-text
                  search runs on
     <build>_s    one record per sentence: its row, its passage's row, content hash and vector
@@ -47,7 +49,7 @@ from retrieval.types import Passage
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # 2: passage records carry ``sfirst``, their first sentence's row
 INSERT_ROWS = 256            # records per insert call: bounded gRPC messages however large the build
 CHUNK_CHARS = 60_000         # JSON per meta record (VARCHAR holds at most 65,535 bytes; the JSON is ASCII)
 TEXT_CHARS = 65_535
@@ -231,6 +233,7 @@ def _schemas(dim: int):
 
     passages = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     passages.add_field("row", DataType.INT64, is_primary=True)
+    passages.add_field("sfirst", DataType.INT64)  # its sentences are srow sfirst .. sfirst + len - 1
     passages.add_field("key", DataType.VARCHAR, max_length=40)
     passages.add_field("passage", DataType.VARCHAR, max_length=TEXT_CHARS)
     passages.add_field("terms", DataType.VARCHAR, max_length=TEXT_CHARS, enable_analyzer=True,
@@ -306,7 +309,8 @@ class MilvusWriter:
             self.vocabulary.update(ws)
             self.df.update(set(stems))
             self.length += len(stems) or 1  # bm25s indexes an empty passage as one "<empty>" token
-            records.append({"row": self.rows + i, "key": keys[i], "passage": _passage_json(p),
+            records.append({"row": self.rows + i, "sfirst": self.sentences + int(starts[i]), "key": keys[i],
+                            "passage": _passage_json(p),
                             "terms": " ".join(stems), "vector": batch.passage_vectors[i].astype(np.float32)})
         self._insert("", records)
         sentences = [{"srow": self.sentences + j, "prow": self.rows + int(np.searchsorted(starts, j, "right") - 1),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,15 @@ QUERY_LIMIT = 16384          # Milvus's cap on one query's offset + limit
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to build it"
 
 
+class Record(NamedTuple):
+    """One passage record as read from the passages collection."""
+
+    passage: Passage
+    vector: np.ndarray
+    stems: list[str]   # its BM25 stems, in order
+    sfirst: int        # the row of its first sentence in ``<build>_s``
+
+
 class MilvusSnapshot:
     """One published build, read-only and safe to share between threads (``Snapshot`` in ``base``)."""
 
@@ -37,7 +47,7 @@ class MilvusSnapshot:
         self.avgdl = float(stats["avgdl"]) or 1.0
         self.df: dict[str, int] = stats["df"]
         self._vocabulary: dict[str, int] = stats["vocabulary"]
-        self.records: RowCache[tuple[Passage, np.ndarray, list[str]]] = RowCache(cache_rows)
+        self.records: RowCache[Record] = RowCache(cache_rows)
         self.sentences: RowCache[np.ndarray] = RowCache(cache_rows)
 
     def __len__(self) -> int:
@@ -75,7 +85,7 @@ class MilvusSnapshot:
             return np.zeros(len(rows), dtype=np.float32)
         idf = {t: self.idf(t) for t in wanted}
         out = np.zeros(len(rows), dtype=np.float32)
-        for i, (_, _, stems) in enumerate(self._fetch(rows)):
+        for i, stems in enumerate(r.stems for r in self._fetch(rows)):
             tf = Counter(s for s in stems if s in wanted)
             norm = K1 * (1 - B + B * (len(stems) or 1) / self.avgdl)
             out[i] = sum(wanted[t] * idf[t] * f / (f + norm) for t, f in tf.items())
@@ -95,28 +105,33 @@ class MilvusSnapshot:
     # -- rows ----------------------------------------------------------------------------------
 
     def passages(self, rows: np.ndarray) -> list[Passage]:
-        return [r[0] for r in self._fetch(rows)]
+        return [r.passage for r in self._fetch(rows)]
 
     def passage_vectors(self, rows: np.ndarray) -> np.ndarray:
         got = self._fetch(rows)
-        return np.stack([r[1] for r in got]) if got else np.zeros((0, self.manifest["dim"]), dtype=np.float32)
+        return np.stack([r.vector for r in got]) if got else np.zeros((0, self.manifest["dim"]), dtype=np.float32)
 
     def sentence_vectors(self, rows: np.ndarray) -> list[np.ndarray]:
         rows = [int(r) for r in np.asarray(rows).ravel()]
         got, missing = self.sentences.get_many(rows)
         if missing:
-            found: dict[int, list[tuple[int, list[float]]]] = {r: [] for r in missing}
-            for part in parts(missing):
-                for rec in self._query(f"{self.version}_s", f"prow in {part}", ["srow", "prow", "vector"]):
-                    found[int(rec["prow"])].append((int(rec["srow"]), rec["vector"]))
+            # by primary key (srow), from each passage's first sentence row and sentence count
+            spans = {r: (rec.sfirst, len(rec.passage.sentences)) for r, rec in zip(missing, self._fetch(missing))}
+            ids = [i for first, count in spans.values() for i in range(first, first + count)]
+            vectors: dict[int, list[float]] = {}
+            for part in parts(ids):
+                for rec in self._query(f"{self.version}_s", f"srow in {part}", ["srow", "vector"]):
+                    vectors[int(rec["srow"])] = rec["vector"]
+            if len(vectors) != len(ids):
+                raise IndexCorrupt(f"the Milvus build {self.version} lacks sentences it should hold; {REBUILD_HINT}")
             dim = self.manifest["dim"]
-            fresh = {r: np.asarray([v for _, v in sorted(recs)], dtype=np.float32).reshape(-1, dim)
-                     for r, recs in found.items()}
+            fresh = {r: np.asarray([vectors[i] for i in range(first, first + count)], dtype=np.float32).reshape(-1, dim)
+                     for r, (first, count) in spans.items()}
             self.sentences.put_many(fresh)
             got.update(fresh)
         return [got[r] for r in rows]
 
-    def _fetch(self, rows) -> list[tuple[Passage, np.ndarray, list[str]]]:
+    def _fetch(self, rows) -> list[Record]:
         """Passage records of ``rows``: from the cache, the rest in one query per 1,000 rows."""
         rows = [int(r) for r in np.asarray(rows).ravel()]
         if any(r < 0 or r >= self.size for r in rows):
@@ -125,9 +140,10 @@ class MilvusSnapshot:
         if missing:
             fresh = {}
             for part in parts(missing):
-                for rec in self._query(self.version, f"row in {part}", ["row", "passage", "vector", "terms"]):
-                    fresh[int(rec["row"])] = (Passage.from_dict(json.loads(rec["passage"])),
-                                              np.asarray(rec["vector"], dtype=np.float32), rec["terms"].split())
+                for rec in self._query(self.version, f"row in {part}", ["row", "sfirst", "passage", "vector", "terms"]):
+                    fresh[int(rec["row"])] = Record(Passage.from_dict(json.loads(rec["passage"])),
+                                                    np.asarray(rec["vector"], dtype=np.float32),
+                                                    rec["terms"].split(), int(rec["sfirst"]))
             if len(fresh) != len(missing):
                 raise IndexCorrupt(f"the Milvus build {self.version} lacks rows it should hold; {REBUILD_HINT}")
             self.records.put_many(fresh)
