@@ -53,9 +53,9 @@ def test_cached_rows_equal_the_stores_rows_and_a_second_read_makes_no_call(milvu
     calls = counting(store)
     rows = np.arange(len(corpus.passages))[::-1]
     first = read_all(snap, rows)
-    assert calls["query"] == 2  # one for passages + vectors + stems, one for the sentence vectors (by key)
+    assert calls["get"] == 2  # one for passages + vectors + stems, one for the sentence vectors (by key)
     again = read_all(snap, rows)
-    assert calls["query"] == 2 and sorted(snap.records.rows()) == sorted(rows.tolist())
+    assert calls["get"] == 2 and sorted(snap.records.rows()) == sorted(rows.tolist())
     # the same as a snapshot that keeps nothing, reading Milvus every time, and as what was written
     uncached = store_at(milvus_build, 0).open(corpus.model)
     plain = read_all(uncached, rows)

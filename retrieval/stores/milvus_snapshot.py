@@ -3,7 +3,7 @@
 A snapshot is pinned to its collection (not the alias), so a build published later does not change
 what it answers from. Rows it has read are kept in two bounded caches of its own (``row_cache``):
 passage records (passage, vector, stems: one query for all three) and each passage's sentence
-vectors. A published build is immutable, so a cached row is always the store's row; a new build
+vectors, both read by primary key. A published build is immutable, so a cached row is always the store's row; a new build
 is a new snapshot with empty caches. A warm answer then costs two Milvus calls (the dense and the
 BM25 search), a cold one four (plus one query per collection for the rows it lacks).
 See ``stores.milvus``.
@@ -120,7 +120,7 @@ class MilvusSnapshot:
             ids = [i for first, count in spans.values() for i in range(first, first + count)]
             vectors: dict[int, list[float]] = {}
             for part in parts(ids):
-                for rec in self._query(f"{self.version}_s", f"srow in {part}", ["srow", "vector"]):
+                for rec in self._get(f"{self.version}_s", part, ["srow", "vector"]):
                     vectors[int(rec["srow"])] = rec["vector"]
             if len(vectors) != len(ids):
                 raise IndexCorrupt(f"the Milvus build {self.version} lacks sentences it should hold; {REBUILD_HINT}")
@@ -140,7 +140,7 @@ class MilvusSnapshot:
         if missing:
             fresh = {}
             for part in parts(missing):
-                for rec in self._query(self.version, f"row in {part}", ["row", "sfirst", "passage", "vector", "terms"]):
+                for rec in self._get(self.version, part, ["row", "sfirst", "passage", "vector", "terms"]):
                     fresh[int(rec["row"])] = Record(Passage.from_dict(json.loads(rec["passage"])),
                                                     np.asarray(rec["vector"], dtype=np.float32),
                                                     rec["terms"].split(), int(rec["sfirst"]))
@@ -149,6 +149,10 @@ class MilvusSnapshot:
             self.records.put_many(fresh)
             got.update(fresh)
         return [got[r] for r in rows]
+
+    def _get(self, collection: str, ids: list[int], fields: list[str]) -> list[dict]:
+        """Records by primary key (on Milvus Lite a third faster than the same ``in [...]`` query)."""
+        return self.store.call("get", collection, ids=ids, output_fields=fields)
 
     def _query(self, collection: str, expr: str, fields: list[str]) -> list[dict]:
         return self.store.call("query", collection, filter=expr, output_fields=fields, limit=QUERY_LIMIT)
