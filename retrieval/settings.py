@@ -146,6 +146,7 @@ class Settings:
     milvus_collection: str = "newsbot"
     milvus_timeout: int = 10
     milvus_cache_rows: int = 10_000  # passages (with their vectors) a Milvus snapshot keeps read; 0: none
+    milvus_index: str = "flat"       # the dense index a Milvus build creates: flat (exact), hnsw, ivf
 
     @property
     def milvus_target(self) -> str:
@@ -194,6 +195,7 @@ class Settings:
             milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
             milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
             milvus_cache_rows=_int(env, "BOT_MILVUS_CACHE_ROWS", 10_000, low=0, high=10_000_000),
+            milvus_index=env.get("BOT_MILVUS_INDEX", "flat").strip().lower() or "flat",
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")
@@ -203,6 +205,8 @@ class Settings:
             raise SettingsError(f"BOT_QUESTION_SCRIPTS must be auto, latin or any, got {s.question_scripts!r}")
         if s.store not in ("faiss", "milvus"):
             raise SettingsError(f"BOT_STORE must be faiss or milvus, got {s.store!r}")
+        if s.milvus_index not in ("flat", "hnsw", "ivf"):
+            raise SettingsError(f"BOT_MILVUS_INDEX must be flat, hnsw or ivf, got {s.milvus_index!r}")
         if not _COLLECTION.fullmatch(s.milvus_collection):
             raise SettingsError("BOT_MILVUS_COLLECTION must be a letter or _ then up to 40 letters, digits or _, "
                                 f"got {s.milvus_collection!r}")

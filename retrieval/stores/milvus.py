@@ -227,7 +227,14 @@ class MilvusStore:
                 pass
 
 
-def _schemas(dim: int):
+# The passages' dense index (BOT_MILVUS_INDEX): FLAT is exact and right for Milvus Lite and for archives
+# up to a few hundred thousand passages; on a server, HNSW (memory, fast) or IVF_FLAT (less memory) keep a
+# dense search well under the answer's budget at millions. Search parameters go with the build (manifest).
+DENSE_INDEX = {"flat": ("FLAT", {}), "hnsw": ("HNSW", {"M": 16, "efConstruction": 200}),
+               "ivf": ("IVF_FLAT", {"nlist": 1024})}
+
+
+def _schemas(dim: int, index: str = "flat"):
     """Schemas and index parameters of a build's three collections."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
@@ -243,7 +250,8 @@ def _schemas(dim: int):
     passages.add_function(Function(name="bm25", function_type=FunctionType.BM25,
                                    input_field_names=["terms"], output_field_names=["sparse"]))
     p_index = MilvusClient.prepare_index_params()
-    p_index.add_index("vector", index_type="FLAT", metric_type="IP")
+    kind, params = DENSE_INDEX[index]
+    p_index.add_index("vector", index_type=kind, metric_type="IP", params=params)
     p_index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                       params={"bm25_k1": K1, "bm25_b": B})
     p_index.add_index("key", index_type="INVERTED")
@@ -289,7 +297,7 @@ class MilvusWriter:
     def _create(self, dim: int) -> None:
         """The build's collections, made when its dimension is known (the engine learns it from the first batch)."""
         self.dim = dim
-        for suffix, (schema, index) in zip(("", "_s", "_m"), _schemas(dim)):
+        for suffix, (schema, index) in zip(("", "_s", "_m"), _schemas(dim, self.store.settings.milvus_index)):
             self.store.call("create_collection", f"{self.name}{suffix}", schema=schema, index_params=index)
         self._created = True
 
@@ -331,6 +339,7 @@ class MilvusWriter:
         stats = {"size": self.rows, "avgdl": self.length / max(self.rows, 1), "df": dict(self.df),
                  "vocabulary": dict(self.vocabulary)}
         manifest = {**manifest, "format_version": FORMAT_VERSION, "dim": self.dim, "passages": self.rows,
+                    "dense_index": store.settings.milvus_index,
                     "sentences": self.sentences, "store": "milvus", "previous": store.current()}
         self._insert("_m", [*_chunks("stats", stats), *_chunks("manifest", manifest)])  # the manifest last
         for suffix in ("", "_s", "_m"):

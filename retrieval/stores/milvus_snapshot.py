@@ -60,9 +60,18 @@ class MilvusSnapshot:
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
         hits = self.store.call("search", self.version, data=[np.asarray(vector, dtype=np.float32).ravel()],
-                               anns_field="vector", limit=k, search_params={"metric_type": "IP"},
-                               output_fields=["row"])
+                               anns_field="vector", limit=k, output_fields=["row"],
+                               search_params={"metric_type": "IP", **self._dense_params(k)})
         return np.array([h["row"] for h in hits[0]], dtype=np.int64)
+
+    def _dense_params(self, k: int) -> dict:
+        """Search parameters of the build's dense index: an approximate one looks wider than ``k``."""
+        kind = self.manifest.get("dense_index", "flat")
+        if kind == "hnsw":
+            return {"params": {"ef": max(128, 4 * k)}}
+        if kind == "ivf":
+            return {"params": {"nprobe": 32}}
+        return {}
 
     def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
