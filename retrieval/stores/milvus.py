@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2          # 2: passage records carry ``sfirst``, their first sentence's row
 INSERT_ROWS = 256            # records per insert call: bounded gRPC messages however large the build
+FLUSH_ROWS = 5_000           # passages (and their sentences) written between flushes: Milvus Lite keeps unflushed
+                             # records in memory and needs ~3x their size to flush them (20k passages at once: 2.2 GB)
 CHUNK_CHARS = 60_000         # JSON per meta record (VARCHAR holds at most 65,535 bytes; the JSON is ASCII)
 TEXT_CHARS = 65_535
 _BUILD = re.compile(r"_(\d{8}T\d{6})_([0-9a-f]{6})$")
@@ -291,6 +293,7 @@ class MilvusWriter:
         self.df: Counter[str] = Counter()
         self.vocabulary: Counter[str] = Counter()
         self._done = self._created = False
+        self._flushed = 0  # passages written when the build's collections were last flushed
         if dim:
             self._create(dim)
 
@@ -327,6 +330,10 @@ class MilvusWriter:
         self._insert("_s", sentences)
         self.rows += n
         self.sentences += int(starts[-1])
+        if self.rows - self._flushed >= FLUSH_ROWS:
+            for suffix in ("", "_s"):
+                self.store.call("flush", f"{self.name}{suffix}")
+            self._flushed = self.rows
 
     def _insert(self, suffix: str, records: list[dict]) -> None:
         for start in range(0, len(records), INSERT_ROWS):
