@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question", help="the question, or '-' for one per line (plain or JSON with a \"q\" field)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ev = sub.add_parser("eval", help="measure retrieval on a JSONL question file (like eval/dev.jsonl)")
-    ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in|ood) per line")
+    ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in = answerable, ood = off-topic) per line, optionally src (squad2-impossible = near-topic, far = far off-topic)")
     ev.add_argument("--misses", action="store_true", help="also list the questions that missed")
     try:
         from bot.telegram import add_telegram_arguments
