@@ -62,6 +62,15 @@ def _ids(env: dict, name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _rules(env: dict, name: str) -> frozenset[str]:
+    from retrieval.rules import UnknownRule, parse_rules
+
+    try:
+        return parse_rules(env.get(name, ""), name)
+    except UnknownRule as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
@@ -91,6 +100,7 @@ class Settings:
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 50_000
     example_question: str = DEFAULT_EXAMPLE_QUESTION
+    rules_off: frozenset[str] = frozenset()  # wording rules switched off (retrieval/rules.py)
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -120,6 +130,7 @@ class Settings:
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
             example_question=" ".join(env.get("BOT_EXAMPLE_QUESTION", "").split()) or DEFAULT_EXAMPLE_QUESTION,
+            rules_off=_rules(env, "BOT_RULES_OFF"),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

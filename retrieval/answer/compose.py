@@ -17,6 +17,7 @@ from retrieval.text.words import tokenize
 from retrieval.text.names import names_beyond
 from retrieval.types import Answer, Hit
 from retrieval.rank.search import Evidence, Ranked, asks_for_name, has_shape
+from retrieval.rules import Rules
 
 MAX_EXCERPT_CHARS = 1000
 
@@ -65,23 +66,24 @@ def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
     return text
 
 
-def decide(ev: Evidence, policy: DeclinePolicy) -> str:
+def decide(ev: Evidence, policy: DeclinePolicy, rules: Rules = Rules()) -> str:
     """Empty string to answer, otherwise the reason for declining."""
     if not ev.ranked:
         return "the index holds no passages"
     top = ev.ranked[0]
     sentence = top.passage.sentences[top.sentence_index].text
     # a "what year" answer needs a year (or "30 years ago"): "on the 27th" or "on Tuesday" does not answer it
-    kind = {"published": "date", "percent": "number"}.get(ev.kind, ev.kind)
-    if policy.shape_check and kind in ("date", "year", "number") and not has_shape(sentence, kind):
+    asked = ev.analysis.asked if ev.analysis else ev.kind
+    kind = {"published": "date", "percent": "number"}.get(asked, asked)
+    if policy.shape_check and rules.on("shape_decline") and kind in ("date", "year", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
     # a date beside nothing the question asked about is another event's ("When was Nur-Sultan renamed?"
     # finding "Nur-Sultan, June 6 (Xinhua) – Wang Yi ... held talks"); a dateline's place is where the
     # story was filed, not what it is about
-    if (policy.shape_check and ev.kind in ("date", "year") and ev.telling
+    if (policy.shape_check and rules.on("dateline_decline") and asked in ("date", "year") and ev.telling
             and not ev.telling & frozenset(tokenize(without_dateline_place(sentence)))):
         return f"the question asks for a {kind} and the best sentence shares none of the question's words"
-    if policy.shape_check and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
+    if policy.shape_check and rules.on("name_decline") and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
         return "the question asks for a name and the best passage names none that the question does not"
     score = confidence(ev, policy)
     if score < policy.threshold:
@@ -91,9 +93,9 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
 
 
 def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
-            readable: Callable[[str], str] = str) -> Answer:
+            readable: Callable[[str], str] = str, rules: Rules = Rules()) -> Answer:
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
-    reason = decide(ev, policy)
+    reason = decide(ev, policy, rules)
     hits = tuple(
         Hit(r.passage, r.score, readable(r.passage.sentences[r.sentence_index].text), readable(excerpt(r)))
         for r in ev.ranked[:top_k]
