@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from retrieval.answer.furniture import is_furniture
 from retrieval.ingest.articles import without_dateline_place
 from retrieval.text.words import tokenize
 from retrieval.text.names import names_beyond
@@ -47,14 +48,19 @@ def confidence(ev: Evidence, policy: DeclinePolicy) -> float:
 
 
 def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
-    """The passage trimmed to ``limit`` characters, keeping the best sentence."""
+    """The passage trimmed to ``limit`` characters around the best sentence, starting and ending at a
+    sentence of the story: page furniture (a timestamp, a site line, a byline, a call to action) at
+    either end is left out unless it is the best sentence itself."""
     sents = [s.text for s in r.passage.sentences]
+    story = [j for j, t in enumerate(sents) if not is_furniture(t, r.passage.byline)]
+    first = min([r.sentence_index] + story[:1])
+    last = max([r.sentence_index] + story[-1:])
     lo = hi = r.sentence_index
     size = len(sents[lo])
     while True:
         grown = False
         for j in (hi + 1, lo - 1):
-            if 0 <= j < len(sents) and size + 1 + len(sents[j]) <= limit:
+            if first <= j <= last and size + 1 + len(sents[j]) <= limit:
                 size += 1 + len(sents[j])
                 lo, hi = min(lo, j), max(hi, j)
                 grown = True

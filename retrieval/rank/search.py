@@ -312,14 +312,30 @@ def _lift_to_article(ranked: list[Ranked], shaped: set[int], bonus: float) -> di
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:
-    """Drop a passage whose best sentence a higher-ranked passage already shows."""
+    """Each passage a different place: one overlapping a higher-ranked passage of its article keeps only
+    the sentences that one does not show, or goes when its best sentence is already shown.
+
+    Windows of one article share a sentence with their neighbours (so an answer straddling an edge is
+    found whole); shown whole, side by side, they would repeat it. Trimmed instead of dropped, the
+    lower window still shows what only it holds.
+    """
     out: list[Ranked] = []
-    shown: set[tuple[str, int]] = set()
+    shown: dict[str, list[tuple[int, int]]] = {}
     for r in ranked:
-        s = r.passage.sentences[r.sentence_index]
-        key = (r.passage.file, s.start)
-        if key in shown:
+        spans = shown.setdefault(r.passage.file, [])
+        sents = r.passage.sentences
+        fresh = [not any(s.start < end and start < s.end for start, end in spans) for s in sents]
+        if not fresh[r.sentence_index]:
             continue
-        shown.add(key)
+        lo = hi = r.sentence_index  # the run of unshown sentences around the best one
+        while lo > 0 and fresh[lo - 1]:
+            lo -= 1
+        while hi + 1 < len(sents) and fresh[hi + 1]:
+            hi += 1
+        if (lo, hi) != (0, len(sents) - 1):
+            kept = sents[lo:hi + 1]
+            r = replace(r, passage=replace(r.passage, sentences=kept, start=kept[0].start, end=kept[-1].end),
+                        sentence_index=r.sentence_index - lo)
+        spans.append((r.passage.start, r.passage.end))
         out.append(r)
     return out
