@@ -17,17 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-import retrieval.stores.vector_index as vector_index
 from retrieval.answer.compose import DeclinePolicy, compose
 from retrieval.ingest.articles import list_corpus, load_articles
 from retrieval.embed.batching import MicroBatcher
 from retrieval.embed.models import make_embedder
 from retrieval.errors import CorpusProblem, IndexMissing, IndexOutdated, IndexProblem
-from retrieval.stores.bm25 import Lexical
 from retrieval.text.words import common_stems
 from retrieval.text.names import bm25_texts, lead_names
 from retrieval.split import make_passages
-from retrieval.progress import stage
 from retrieval.query.clean import clean_question
 from retrieval.rank.rerank import Reranker
 from retrieval.types import UNUSABLE, Answer, BuildReport, Source
@@ -35,7 +32,8 @@ from retrieval.rank.search import Evidence, Searcher, Weights
 from retrieval.query.analyse import question_core
 from retrieval.rules import Rules
 from retrieval.settings import Settings
-from retrieval.stores.local import IndexData, Store
+from retrieval.stores import make_store
+from retrieval.stores.base import Batch, Snapshot, Store
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +41,14 @@ log = logging.getLogger(__name__)
 def text_key(text: str) -> bytes:
     """Content hash used to reuse embeddings of unchanged text across builds."""
     return hashlib.sha1(text.encode("utf-8")).digest()
+
+
+BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
+
+
+def _batches(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def _fingerprint(folder: Path) -> dict[str, dict]:
@@ -63,13 +69,13 @@ class Engine:
                  weights: Weights = Weights(), policy: DeclinePolicy = DeclinePolicy()):
         self.settings = settings or Settings.from_env()
         self.embedder = embedder or make_embedder(self.settings)
-        self.store = Store(self.settings.index_dir)
+        self.store: Store = make_store(self.settings)
         self.weights = weights
         self.policy = policy
         self.rules = Rules(self.settings.rules_off)
         self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
         self._queries = MicroBatcher(self.embedder.encode)
-        self._data: IndexData | None = None
+        self._data: Snapshot | None = None
         self._searcher: Searcher | None = None
         self._words: frozenset[str] | None = None
         self._lock = threading.Lock()
@@ -77,7 +83,8 @@ class Engine:
     # -- building -----------------------------------------------------------------------------
 
     def build(self, progress: bool = True) -> BuildReport:
-        """Read, clean, split and embed the corpus, then publish a new index atomically."""
+        """Read, clean, split and embed the corpus in batches of articles, streaming them into a new
+        build of the store, then publish it atomically."""
         started = time.perf_counter()
         folder = self.settings.corpus_dir
         if not folder.is_dir():
@@ -87,65 +94,62 @@ class Engine:
         if not articles:
             why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt or .md files"
             raise CorpusProblem(f"no usable articles in {folder} ({why})")
-        passages = [p for a in stage(articles, "splitting", progress, "article") for p in make_passages(
-            a, self.settings.passage_min_words, self.settings.passage_max_words)]
-        p_texts = [p.context_text for p in passages]
-        texts = p_texts + [s.text for p in passages for s in p.sentences]
-        keys = np.array([text_key(t) for t in texts], dtype="S20")
-        vectors, embedded, reused = self._embed(texts, keys, progress)
-        p_vecs, s_vecs = vectors[: len(p_texts)], vectors[len(p_texts):]
-        per_file = Counter(p.file for p in passages)
-        first = {p.file: p for p in reversed(passages)}
-        sources = [Source(a.file, a.title, a.date, a.outlet, per_file[a.file], lead_names(first[a.file]))
-                   for a in articles if per_file[a.file]]
-        spec = vector_index.choose(self.settings.index_type, len(passages), self.settings.approximate_from)
-        manifest = {
-            "model": self.settings.model,
-            "embedding": self.embedder.identity,
-            "dim": int(p_vecs.shape[1]),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "corpus": {a.file: {"sha256": a.sha256, **fingerprint.get(a.file, {})} for a in articles},
-            "fingerprint": fingerprint,
-            "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
-            "sources": [s.to_dict() for s in sources],
-        }
-        lexical = Lexical.build(bm25_texts(passages, progress), progress)
-        self.store.write(passages, p_vecs, s_vecs, lexical, manifest, keys, spec, progress)
+        previous = self._previous()
+        writer = self.store.writer()
+        sources: list[Source] = []
+        embedded = reused = total = 0
+        try:
+            for group in _batches(articles, BUILD_BATCH_ARTICLES):
+                passages = [p for a in group for p in make_passages(
+                    a, self.settings.passage_min_words, self.settings.passage_max_words)]
+                if not passages:
+                    continue
+                texts = [p.context_text for p in passages] + [s.text for p in passages for s in p.sentences]
+                keys = np.array([text_key(t) for t in texts], dtype="S20")
+                vectors, fresh, old = self._embed(texts, keys, previous, progress)
+                embedded, reused, total = embedded + fresh, reused + old, total + len(passages)
+                n = len(passages)
+                writer.add(Batch(tuple(passages), vectors[:n], vectors[n:], keys, tuple(bm25_texts(passages))))
+                per_file = Counter(p.file for p in passages)
+                first = {p.file: p for p in reversed(passages)}
+                sources += [Source(a.file, a.title, a.date, a.outlet, per_file[a.file], lead_names(first[a.file]))
+                            for a in group if per_file[a.file]]
+            manifest = {
+                "model": self.settings.model,
+                "embedding": self.embedder.identity,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "corpus": {a.file: {"sha256": a.sha256, **fingerprint.get(a.file, {})} for a in articles},
+                "fingerprint": fingerprint,
+                "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
+                "sources": [s.to_dict() for s in sources],
+            }
+            writer.publish(manifest, progress)
+        except BaseException:
+            writer.abort()
+            raise
         self.load()
-        return BuildReport(len(articles) + len(skipped), len(passages), tuple(skipped),
+        return BuildReport(len(articles) + len(skipped), total, tuple(skipped),
                            time.perf_counter() - started, embedded=embedded, reused=reused)
 
-    def _previous(self) -> IndexData | None:
-        """The live index, if its vectors came from the same embedding (reusable)."""
+    def _previous(self) -> Snapshot | None:
+        """The live build, if its vectors came from the same embedding (reusable)."""
         try:
-            data = self._data or self.store.load(self.settings.model)
+            data = self._data or self.store.open(self.settings.model)
         except IndexProblem:
             return None
         return data if data.manifest.get("embedding") == self.embedder.identity else None
 
-    def _embed(self, texts: list[str], keys: np.ndarray, progress: bool) -> tuple[np.ndarray, int, int]:
-        """Vectors for ``texts``: reused by content hash from the live index, the rest encoded."""
-        found = np.zeros(len(texts), dtype=bool)
-        reused = None
-        prev = self._previous()
-        if prev is not None and len(prev.keys):
-            old = np.asarray(prev.keys)
-            order = np.argsort(old, kind="stable")
-            sorted_old = old[order]
-            pos = np.minimum(np.searchsorted(sorted_old, keys), len(old) - 1)
-            found = sorted_old[pos] == keys
-            src = order[pos[found]]
-            n = len(prev.passages)
-            reused = np.empty((int(found.sum()), prev.passage_vectors.shape[1]), dtype=np.float32)
-            is_passage = src < n
-            reused[is_passage] = prev.passage_vectors[src[is_passage]]
-            reused[~is_passage] = prev.sentence_vectors[src[~is_passage] - n]
+    def _embed(self, texts: list[str], keys: np.ndarray, previous: Snapshot | None,
+               progress: bool) -> tuple[np.ndarray, int, int]:
+        """Vectors for ``texts``: reused by content hash from the live build, the rest encoded."""
+        found, reused = (previous.reusable(keys) if previous is not None
+                         else (np.zeros(len(texts), dtype=bool), None))
         missing = np.flatnonzero(~found)
         uniq, first, inverse = np.unique(keys[missing], return_index=True, return_inverse=True)
         fresh = self.embedder.encode([texts[missing[i]] for i in first], progress=progress) if len(uniq) else None
         dim = reused.shape[1] if reused is not None and len(reused) else fresh.shape[1]
         out = np.empty((len(texts), dim), dtype=np.float32)
-        if reused is not None:
+        if reused is not None and len(reused):
             out[found] = reused
         if fresh is not None:
             out[missing] = fresh[inverse.reshape(-1)]
@@ -155,7 +159,7 @@ class Engine:
 
     def load(self) -> None:
         """Load the live index; raises ``IndexProblem`` with what to run."""
-        data = self.store.load(self.settings.model)
+        data = self.store.open(self.settings.model)
         common_stems("the")  # loads the word-frequency table now, not during someone's first question
         searcher = Searcher(data, self.weights, self._known_words(), self.rules)
         with self._lock:
@@ -199,7 +203,7 @@ class Engine:
     def reload_if_changed(self) -> bool:
         """Pick up an index published by another process; the old one serves until then."""
         cur = self.store.current()
-        if cur is None or (self._data is not None and cur == self._data.path):
+        if cur is None or (self._data is not None and cur == self._data.version):
             return False
         self.load()
         return True
@@ -208,7 +212,7 @@ class Engine:
         self._require()
         return list(self._data.sources)
 
-    def _require(self) -> tuple[IndexData, Searcher]:
+    def _require(self) -> tuple[Snapshot, Searcher]:
         with self._lock:
             data, searcher = self._data, self._searcher
         if data is None or searcher is None:

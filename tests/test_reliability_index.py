@@ -241,11 +241,48 @@ def test_same_size_damage_to_any_file_is_refused_at_load(index_copy, embedder, t
             Engine(make_settings(SEEDS, index), embedder=embedder).load()
 
 
-def test_pointer_to_a_missing_folder_or_garbage_pointer_says_to_rebuild(index_copy, embedder):
-    for pointer in ("v-gone", "", "../elsewhere", "\udcff".encode("utf-8", "surrogateescape").decode("latin-1")):
+DAMAGED_POINTERS = ("v-gone", "", "../elsewhere", "\udcff".encode("utf-8", "surrogateescape").decode("latin-1"))
+
+
+def test_a_damaged_pointer_serves_the_version_it_lost_and_is_repaired(index_copy, embedder, caplog):
+    version = current(index_copy)
+    name = version.name
+    for pointer in (name[: len(name) // 2], *DAMAGED_POINTERS):  # first: CURRENT truncated mid-name
         (index_copy / POINTER).write_text(pointer, encoding="latin-1")
-        with pytest.raises(IndexMissing, match="newsbot index"):
-            Engine(make_settings(SEEDS, index_copy), embedder=embedder).load()
+        engine = Engine(make_settings(SEEDS, index_copy), embedder=embedder)
+        with caplog.at_level("WARNING"):
+            assert engine.ensure_index(progress=False) is None  # loaded, not rebuilt
+        assert "1992" in engine.answer("when was diplomatic relations established?").answer_sentence
+        assert (index_copy / POINTER).read_text() == name and version.is_dir()
+        assert any("unreadable" in r.getMessage() and name in r.getMessage() for r in caplog.records)
+        caplog.clear()
+
+
+def test_a_damaged_pointer_skips_a_newer_version_that_does_not_verify(index_copy, embedder):
+    good = current(index_copy)
+    newer = index_copy / ("v-99991231T000000-" + good.name.rsplit("-", 1)[1])  # sorts after every real build
+    shutil.copytree(good, newer)
+    (newer / "passages.jsonl").write_bytes((newer / "passages.jsonl").read_bytes()[:100])
+    (index_copy / POINTER).write_bytes(good.name.encode()[:5])
+    engine = Engine(make_settings(SEEDS, index_copy), embedder=embedder)
+    assert engine.ensure_index(progress=False) is None
+    assert (index_copy / POINTER).read_text() == good.name
+    assert newer.is_dir() and good.is_dir()  # nothing deleted on the way
+
+
+def test_a_damaged_pointer_with_no_version_that_verifies_stops_and_deletes_nothing(index_copy, embedder):
+    version = current(index_copy)
+    (version / "passages.jsonl").write_bytes((version / "passages.jsonl").read_bytes()[:100])
+    (index_copy / POINTER).write_text("", encoding="utf-8")
+    engine = Engine(make_settings(SEEDS, index_copy), embedder=embedder)
+    with pytest.raises(IndexCorrupt, match="no version verifies.*newsbot index"):
+        engine.ensure_index(progress=False)  # no silent rebuild
+    assert version.is_dir()
+
+
+def test_an_empty_index_folder_is_missing(tmp_path, embedder):
+    with pytest.raises(IndexMissing, match="newsbot index"):
+        Engine(make_settings(SEEDS, tmp_path / "none"), embedder=embedder).load()
 
 
 def rewrite_manifest(index: Path, **changes) -> None:

@@ -17,11 +17,10 @@ from retrieval.ingest.articles import BYLINE_WORDS, unglue
 from retrieval.query.analyse import (METADATA as _METADATA, Analysis, analyse, asks_for_name,  # noqa: F401
                                      attribution_words, enumeration_item, question_core, question_kind)
 from retrieval.rules import Rules
-from retrieval.stores.bm25 import Lexical
 from retrieval.text.words import common_stems, fold, tokenize
 from retrieval.query.speller import Speller
 from retrieval.types import Passage
-from retrieval.stores.local import IndexData
+from retrieval.stores.base import Snapshot
 
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
@@ -112,19 +111,18 @@ class Searcher:
     >>> evidence = searcher.search(text, embedder.encode([text])[0], embedder.encode([core])[0])
     """
 
-    def __init__(self, data: IndexData, weights: Weights = Weights(), known: frozenset[str] = frozenset(),
+    def __init__(self, data: Snapshot, weights: Weights = Weights(), known: frozenset[str] = frozenset(),
                  rules: Rules = Rules()):
         self.data = data
         self.w = weights
         self.rules = rules
-        self.speller = Speller(data.lexical.vocabulary, known)
-        self._first_sentence = data.sentence_start
+        self.speller = Speller(data.vocabulary(), known)
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
         self._leads: dict[int, frozenset[str]] = {}
         # each article's rows are consecutive, in the order of ``sources``: where each article starts
         bounds = np.cumsum([0] + [src.passages for src in data.sources])
-        self._article_starts = bounds if bounds[-1] == len(data.passages) else None
+        self._article_starts = bounds if bounds[-1] == len(data) else None
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
@@ -134,9 +132,9 @@ class Searcher:
         """``text`` with the spaces scraping lost put back where both halves are words the articles use
         ("on Tuesday KazakhstanHe said" -> "Kazakhstan He"). For display only: passages stay exact slices
         of their files."""
-        df = self.data.lexical.df
+        knows = self.data.knows
         # a stop word ("He", "The") has no tokens, and is a word
-        return unglue(text, lambda part: all(t in df for t in tokenize(part)))
+        return unglue(text, lambda part: all(knows(t) for t in tokenize(part)))
 
     def coverage(self, tokens: list[str], text: str | frozenset[str]) -> float:
         """IDF-weighted share of the question's content words found in ``text`` (or its token set)."""
@@ -153,8 +151,7 @@ class Searcher:
         key = tuple(tokens)
         last = self._last_idf
         if last[0] != key:
-            lex: Lexical = self.data.lexical
-            last = (key, {t: lex.idf(t) for t in set(tokens)})
+            last = (key, {t: self.data.idf(t) for t in set(tokens)})
             self._last_idf = last
         return last[1]
 
@@ -162,7 +159,7 @@ class Searcher:
         """Token sets of a passage (with headline) and of its sentences, cached per row."""
         got = self._token_cache.get(row)
         if got is None:
-            p = self.data.passages[row]
+            p = self.data.passages([row])[0]
             sentences = tuple(frozenset(tokenize(s.text)) for s in p.sentences)
             # the passage's set is its headline's, author's and sentences' (tokenising context_text again cost as much)
             got = (frozenset(tokenize(f"{p.title} {p.author}")).union(*sentences), sentences)
@@ -173,14 +170,8 @@ class Searcher:
 
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the vector index and from BM25 (sorted), with each row's BM25 score."""
-        import faiss
-
-        data, k = self.data, min(len(self.data.passages), self.w.candidates)
-        # one query runs faster on one thread (OpenMP threads only wait on each other, worse when the
-        # machine is busy); the setting is per calling thread, so builds elsewhere keep every core
-        faiss.omp_set_num_threads(1)
-        _, dense_rows = data.vectors.search(qvec.reshape(1, -1).astype(np.float32), k)
-        return data.lexical.search(tokens, k, also=dense_rows[0][dense_rows[0] >= 0])
+        k = min(len(self.data), self.w.candidates)
+        return self.data.lexical(tokens, k, also=self.data.dense(qvec, k))
 
     def _article_index(self, rows: np.ndarray | int) -> np.ndarray | None:
         """Which article (index into ``sources``) each row belongs to; None if rows and sources disagree."""
@@ -223,18 +214,17 @@ class Searcher:
         tokens, topic, content, item = list(a.tokens), list(a.topic), list(a.content), a.item
         ev = Evidence(question=question, tokens=tokens, kind=a.kind, analysis=a)
         kind = a.kind
-        if len(data.passages) == 0:
+        if len(data) == 0:
             return ev
         # "which website ran the piece on X": "website" and "piece" name what is asked about the article, not
         # words of its text (a passage quoting "the official website" is no closer); other kinds keep theirs
         rows, bm25 = self._candidates(topic if kind in _METADATA else tokens, qvec)
         if kind in _METADATA:  # the asked-for line sits at the start or end of the article, maybe not among these
             rows = np.union1d(rows, self._article_ends(rows))
-            bm25 = data.lexical.score_rows(topic, rows)
+            bm25 = data.bm25(topic, rows)
         queries = np.stack([qvec] if core_vec is None else [qvec, core_vec]).astype(np.float32).T
-        pdense = (np.asarray(data.passage_vectors[rows], dtype=np.float32) @ queries).max(axis=1)
-        first = self._first_sentence
-        sims = [np.asarray(data.sentence_vectors[first[r]:first[r + 1]], dtype=np.float32) @ queries for r in rows]
+        pdense = (data.passage_vectors(rows) @ queries).max(axis=1)
+        sims = [x @ queries for x in data.sentence_vectors(rows)]
         sdense = [x.max(axis=1) for x in sims]
         smax = np.array([float(x.max()) if len(x) else 0.0 for x in sdense], dtype=np.float32)
         leads = self.rules.on("lead_names")
@@ -243,7 +233,7 @@ class Searcher:
             for i, r in enumerate(rows):
                 named = asked & self._lead_names(int(r))
                 if named:
-                    bm25[i] += w.lead_name * sum(data.lexical.idf(t) for t in named - self._tokens(int(r))[0])
+                    bm25[i] += w.lead_name * sum(data.idf(t) for t in named - self._tokens(int(r))[0])
         if w.bm25_half > 0:
             bnorm = bm25 / (bm25 + w.bm25_half)
         else:
@@ -259,7 +249,7 @@ class Searcher:
             read = np.concatenate([read, np.setdiff1d(np.flatnonzero(np.isin(rows, ends)), read)])
         for i in read:
             row = int(rows[i])
-            p = data.passages[row]
+            p = data.passages([row])[0]
             shapes = [has_shape(s.text, ev.kind, p.outlet, p.date, p.byline) for s in p.sentences]
             sent_tokens = self._tokens(row)[1]
             # the sentence opening the asked-for item of a list ("The second is to ...") counts as the answer's shape
@@ -287,7 +277,7 @@ class Searcher:
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         # a very common word the articles lack ("called", "else") says nothing about the topic
-        absent = [t for t in weights if t not in data.lexical.df and t not in common]
+        absent = [t for t in weights if not data.knows(t) and t not in common]
         ev.unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return ev
 

@@ -23,23 +23,24 @@ disk rather than resident memory.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 import retrieval.stores.vector_index as vector_index
-from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated
+from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated, IndexProblem
+from retrieval.stores.base import Batch
 from retrieval.stores.bm25 import Lexical
-from retrieval.progress import stage
 from retrieval.stores.rows import NpyRows
 from retrieval.types import Passage, Source
 from retrieval.stores.vector_index import IndexSpec
@@ -50,6 +51,7 @@ FORMAT_VERSION = 8  # 3: BM25 as postings + passage -> terms tables (lexical.py)
 POINTER = "CURRENT"
 LOCK = ".lock"
 VERIFY_UP_TO = 256 * 1024 * 1024  # files up to this size are checksummed at every load
+log = logging.getLogger(__name__)
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to rebuild it"
 
 
@@ -90,20 +92,71 @@ class PassageTable:
             os.close(fd)
 
 
-@dataclass
-class IndexData:
-    """Everything a loaded index holds, checked for consistency."""
+class LocalSnapshot:
+    """One published version folder, checked for consistency: the ``Snapshot`` of the local store."""
 
-    path: Path
-    manifest: dict
-    passages: PassageTable
-    vectors: "faiss.Index"  # noqa: F821
-    passage_vectors: NpyRows   # exact, read by row
-    sentence_vectors: NpyRows  # float16, read by row
-    sentence_start: np.ndarray
-    keys: NpyRows
-    lexical: Lexical
-    sources: list[Source]
+    def __init__(self, path: Path, manifest: dict, passages: PassageTable, vectors, passage_vectors: NpyRows,
+                 sentence_vectors: NpyRows, sentence_start: np.ndarray, keys: NpyRows, lexical: Lexical,
+                 sources: list[Source]):
+        self.path, self.version, self.manifest, self.sources = path, path.name, manifest, sources
+        self.table, self.vectors, self.exact, self.sentences = passages, vectors, passage_vectors, sentence_vectors
+        self.sentence_start, self.keys, self.terms = sentence_start, keys, lexical  # terms: the BM25 tables
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def dense(self, vector: np.ndarray, k: int) -> np.ndarray:
+        import faiss
+
+        # one query runs faster on one thread (OpenMP threads only wait on each other, worse when the
+        # machine is busy); the setting is per calling thread, so builds elsewhere keep every core
+        faiss.omp_set_num_threads(1)
+        _, rows = self.vectors.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), min(k, len(self)))
+        return rows[0][rows[0] >= 0]
+
+    def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.terms.search(tokens, k, also=also)
+
+    def bm25(self, tokens: list[str], rows: np.ndarray) -> np.ndarray:
+        return self.terms.score_rows(tokens, rows)
+
+    def idf(self, token: str) -> float:
+        return self.terms.idf(token)
+
+    def knows(self, token: str) -> bool:
+        return token in self.terms.df
+
+    def vocabulary(self) -> dict[str, int]:
+        return self.terms.vocabulary
+
+    def passages(self, rows) -> list[Passage]:
+        return [self.table[int(r)] for r in rows]
+
+    def passage_vectors(self, rows) -> np.ndarray:
+        return np.asarray(self.exact[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
+
+    def sentence_vectors(self, rows) -> list[np.ndarray]:
+        first = self.sentence_start
+        return [np.asarray(self.sentences[first[r]:first[r + 1]], dtype=np.float32) for r in rows]
+
+    def reusable(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        old = np.asarray(self.keys)
+        if not len(old) or not len(keys):
+            return np.zeros(len(keys), dtype=bool), np.zeros((0, self.manifest.get("dim", 0)), dtype=np.float32)
+        order = np.argsort(old, kind="stable")
+        sorted_old = old[order]
+        pos = np.minimum(np.searchsorted(sorted_old, keys), len(old) - 1)
+        found = sorted_old[pos] == keys
+        src = order[pos[found]]
+        n = len(self)
+        out = np.empty((int(found.sum()), self.exact.shape[1]), dtype=np.float32)
+        is_passage = src < n
+        out[is_passage] = self.exact.take(src[is_passage])
+        out[~is_passage] = self.sentences.take(src[~is_passage] - n)
+        return found, out
+
+
+IndexData = LocalSnapshot  # the name older code and benchmarks use
 
 
 def _fsync_dir(path: Path) -> None:
@@ -140,85 +193,147 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-class Store:
-    """Reads and atomically replaces the on-disk index under ``root``."""
+class LocalWriter:
+    """One build being written into a hidden folder; batches go straight to disk.
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    Passages and vectors are appended as they come, so a build holds one batch in memory plus
+    the BM25 texts; the FAISS index, BM25 tables, manifest and checksums are made at ``publish``.
+    """
 
-    def current(self) -> Path | None:
-        pointer = self.root / POINTER
-        try:
-            name = pointer.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        path = self.root / name
-        return path if name and "/" not in name and path.is_dir() else None
+    def __init__(self, store: "LocalStore"):
+        self.store = store
+        self.name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        store.root.mkdir(parents=True, exist_ok=True)
+        self.tmp = store.root / f".building-{self.name}"
+        self.tmp.mkdir()
+        self._passages = open(self.tmp / "passages.jsonl", "wb")
+        self._vectors = open(self.tmp / "passages.f32", "wb")
+        self._sentences = open(self.tmp / "sentences.f16", "wb")
+        self._offsets, self._counts = [0], []
+        self._passage_keys: list[np.ndarray] = []
+        self._sentence_keys: list[np.ndarray] = []
+        self._texts: list[str] = []
+        self.dim = 0
 
-    def write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-              lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec, progress: bool = False) -> Path:
-        """Write a complete new version, then publish it by swapping the pointer.
+    def add(self, batch: Batch) -> None:
+        n = len(batch.passages)
+        if not n:
+            return
+        vectors = np.ascontiguousarray(batch.passage_vectors, dtype=np.float32)
+        self.dim = self.dim or vectors.shape[1]
+        if vectors.shape != (n, self.dim) or batch.sentence_vectors.shape[1:] != (self.dim,):
+            raise ValueError(f"a batch of {n} passages came with vectors of shape {vectors.shape}")
+        for passage in batch.passages:
+            line = (json.dumps(passage.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+            self._passages.write(line)
+            self._offsets.append(self._offsets[-1] + len(line))
+            self._counts.append(len(passage.sentences))
+        self._vectors.write(vectors.tobytes())
+        self._sentences.write(np.ascontiguousarray(batch.sentence_vectors, dtype=np.float16).tobytes())
+        self._passage_keys.append(np.asarray(batch.keys[:n]))
+        self._sentence_keys.append(np.asarray(batch.keys[n:]))
+        self._texts.extend(batch.lexical_texts)
 
-        Concurrent writers take turns (a lock file), so one's clean-up never
-        removes the other's unfinished folder.
-        """
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / LOCK, "a+b") as lock:
+    def publish(self, manifest: dict, progress: bool = False) -> str:
+        """Finish the folder, then swap the pointer; concurrent builds take turns (a lock file)."""
+        self._finish(manifest, progress)
+        with open(self.store.root / LOCK, "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
-                return self._write(passages, vectors, sentence_vectors, lexical, manifest, keys, spec, progress)
+                final = self.store.root / self.name
+                os.replace(self.tmp, final)
+                _fsync_dir(self.store.root)
+                self.store.point_to(self.name)
+                self.store.collect(keep=final)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
+        return self.name
 
-    def _write(self, passages: list[Passage], vectors: np.ndarray, sentence_vectors: np.ndarray,
-               lexical: Lexical, manifest: dict, keys: np.ndarray, spec: IndexSpec, progress: bool) -> Path:
+    def abort(self) -> None:
+        for fh in (self._passages, self._vectors, self._sentences):
+            fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def _finish(self, manifest: dict, progress: bool) -> None:
         import faiss
 
-        name = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
-        tmp = self.root / f".building-{name}"
-        tmp.mkdir()
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        faiss.write_index(vector_index.build(vectors, spec, progress=progress), str(tmp / "passages.faiss"))
-        np.save(tmp / "passages.npy", vectors)
-        offsets = [0]
-        with open(tmp / "passages.jsonl", "wb") as fh:
-            for p in stage(passages, "writing passages", progress, "passage"):
-                line = (json.dumps(p.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
-                fh.write(line)
-                offsets.append(offsets[-1] + len(line))
+        tmp = self.tmp
+        for fh in (self._passages, self._vectors, self._sentences):
             fh.flush()
             os.fsync(fh.fileno())
-        np.save(tmp / "passages.offsets.npy", np.asarray(offsets, dtype=np.int64))
-        counts = np.fromiter((len(p.sentences) for p in passages), dtype=np.int64, count=len(passages))
+            fh.close()
+        n, dim = len(self._counts), self.dim
+        vectors = np.fromfile(tmp / "passages.f32", dtype=np.float32).reshape(n, dim)
+        spec = vector_index.choose(self.store.index_type, n, self.store.approximate_from)
+        faiss.write_index(vector_index.build(vectors, spec, progress=progress), str(tmp / "passages.faiss"))
+        np.save(tmp / "passages.npy", vectors)
+        del vectors
+        (tmp / "passages.f32").unlink()
+        sentences = np.fromfile(tmp / "sentences.f16", dtype=np.float16).reshape(-1, dim)
+        np.save(tmp / "sentences.npy", sentences)
+        (tmp / "sentences.f16").unlink()
+        np.save(tmp / "passages.offsets.npy", np.asarray(self._offsets, dtype=np.int64))
+        counts = np.asarray(self._counts, dtype=np.int64)
         np.save(tmp / "sentence_start.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        np.save(tmp / "sentences.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float16))
+        keys = np.concatenate(self._passage_keys + self._sentence_keys) if n else np.zeros(0, dtype="S20")
         np.save(tmp / "keys.npy", keys)
-        lexical.save(tmp / "lexical")
+        Lexical.build(self._texts, progress).save(tmp / "lexical")
         files, checksums = {}, {}
         for f in sorted(tmp.rglob("*")):
             if f.is_file():
                 rel = f.relative_to(tmp).as_posix()
                 files[rel] = f.stat().st_size
                 checksums[rel] = checksum(f)
-        manifest = {**manifest, "format_version": FORMAT_VERSION, "passages": len(passages),
-                    "sentences": int(len(sentence_vectors)), "index": spec.to_dict(), "files": files,
+        manifest = {**manifest, "dim": dim, "format_version": FORMAT_VERSION, "passages": n,
+                    "sentences": int(len(sentences)), "index": spec.to_dict(), "files": files,
                     "checksums": checksums}
         _write_file(tmp / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False).encode())
         for f in tmp.rglob("*.npy"):
             _fsync_file(f)
         _fsync_dir(tmp)
-        final = self.root / name
-        os.replace(tmp, final)
-        _fsync_dir(self.root)
+
+
+class LocalStore:
+    """Versioned folders under ``root``, published by replacing the ``CURRENT`` pointer.
+
+    A reader trusts the pointer first; when it is unreadable or names no folder, the newest
+    version that verifies is served and the pointer repaired (Lucene's fallback to its last
+    good commit point). A version that verifies is never removed because the pointer was bad.
+    """
+
+    def __init__(self, root: Path, index_type: str = "auto", approximate_from: int = 50_000):
+        self.root = Path(root)
+        self.index_type, self.approximate_from = index_type, approximate_from
+
+    # -- the pointer ----------------------------------------------------------------------------
+
+    def _pointed(self) -> str | None:
+        try:
+            name = (self.root / POINTER).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return name if name and "/" not in name and (self.root / name / "manifest.json").is_file() else None
+
+    def versions(self) -> list[Path]:
+        """Complete version folders, newest first (their names start with the build time)."""
+        if not self.root.is_dir():
+            return []
+        return sorted((c for c in self.root.iterdir() if c.name.startswith("v-") and c.is_dir()), reverse=True)
+
+    def current(self) -> str | None:
+        name = self._pointed()
+        if name is None and self.versions():
+            return "?"  # a version exists but the pointer is unreadable: ``open`` falls back
+        return name
+
+    def point_to(self, name: str) -> None:
         pointer_tmp = self.root / f".{POINTER}.{name}"
         _write_file(pointer_tmp, name.encode())
         os.replace(pointer_tmp, self.root / POINTER)
         _fsync_dir(self.root)
-        self._collect(keep=final)
-        return final
 
-    def _collect(self, keep: Path) -> None:
-        """Remove old versions and leftovers of killed builds."""
+    def collect(self, keep: Path) -> None:
+        """Remove older versions and leftovers of killed builds (after a successful publish only)."""
         for child in self.root.iterdir():
             if child == keep or child.name in (POINTER, LOCK):
                 continue
@@ -228,13 +343,38 @@ class Store:
                 else:
                     child.unlink(missing_ok=True)
 
-    def load(self, model: str) -> IndexData:
+    # -- writing and reading --------------------------------------------------------------------
+
+    def writer(self, dim: int = 0, total: int = 0) -> LocalWriter:
+        return LocalWriter(self)
+
+    def open(self, model: str) -> LocalSnapshot:
         """Load and verify the live version; problems raise with what to run."""
+        name = self._pointed()
+        if name is not None:
+            return self._open(self.root / name, model)
+        versions = self.versions()
+        if not versions:
+            raise IndexMissing(f"no index found in {self.root}; {REBUILD_HINT}")
+        problems = []
+        for path in versions:
+            try:
+                snapshot = self._open(path, model)
+            except IndexProblem as exc:
+                problems.append(f"{path.name}: {exc}")
+                continue
+            log.warning("the index pointer %s was unreadable; serving the newest version that verifies, %s, "
+                        "and repairing the pointer", self.root / POINTER, path.name)
+            with contextlib.suppress(OSError):
+                self.point_to(path.name)
+            return snapshot
+        raise IndexCorrupt(f"the index pointer in {self.root} is unreadable and no version verifies; {REBUILD_HINT}")
+
+    load = open  # older name
+
+    def _open(self, cur: Path, model: str) -> LocalSnapshot:
         import faiss
 
-        cur = self.current()
-        if cur is None:
-            raise IndexMissing(f"no index found in {self.root}; {REBUILD_HINT}")
         try:
             manifest = json.loads((cur / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -288,5 +428,8 @@ class Store:
         if problems:
             raise IndexCorrupt(f"the index in {cur} is inconsistent ({'; '.join(problems)}); {REBUILD_HINT}")
         sources = [Source.from_dict(s) for s in manifest.get("sources", [])]
-        return IndexData(cur, manifest, passages, vectors, passage_vectors, sentence_vectors, sentence_start,
-                         keys, lexical, sources)
+        return LocalSnapshot(cur, manifest, passages, vectors, passage_vectors, sentence_vectors, sentence_start,
+                             keys, lexical, sources)
+
+
+Store = LocalStore  # the name older code uses
