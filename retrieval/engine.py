@@ -30,6 +30,7 @@ from retrieval.rank.rerank import Reranker
 from retrieval.types import UNUSABLE, Answer, BuildReport, Source
 from retrieval.rank.search import Evidence, Searcher, Weights
 from retrieval.query.analyse import question_core
+from retrieval.answer.confidence import Calibration
 from retrieval.rules import Rules
 from retrieval.settings import Settings
 from retrieval.stores import make_store
@@ -73,6 +74,7 @@ class Engine:
         self.weights = weights
         self.policy = policy
         self.rules = Rules(self.settings.rules_off)
+        self.calibration = Calibration.load()
         self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
         self._queries = MicroBatcher(self.embedder.encode)
         self._data: Snapshot | None = None
@@ -232,7 +234,7 @@ class Engine:
             self._require()
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
         answer = compose(question, self.evidence(text), self.settings.top_k, self.policy,
-                         self._require()[1].readable, self.rules)
+                         self._require()[1].readable, self.rules, self.calibration)
         return replace(answer, notice=notice) if notice else answer
 
     def evidence(self, text: str) -> Evidence:

@@ -142,6 +142,7 @@ class Answer:
     declined_reason: str = ""
     notice: str = ""
     debug: dict = field(default_factory=dict, compare=False)
+    confidence: float = 0.0  # chance the first passage holds the answer (calibrated, answer/confidence.py); 0 when declined
 
     @property
     def unusable(self) -> bool:
@@ -155,6 +156,7 @@ class Answer:
             "declined_reason": self.declined_reason,
             "notice": self.notice,
             "answer_sentence": self.answer_sentence,
+            "confidence": self.confidence,
             "passages": [h.to_dict() for h in self.passages],
         }
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from retrieval.answer.furniture import is_furniture
+from retrieval.answer.confidence import Calibration
+from retrieval.ingest.furniture import is_furniture
 from retrieval.ingest.articles import without_dateline_place
 from retrieval.text.words import tokenize
 from retrieval.text.names import names_beyond
@@ -98,8 +99,18 @@ def decide(ev: Evidence, policy: DeclinePolicy, rules: Rules = Rules()) -> str:
     return ""
 
 
+def features(ev: Evidence, policy: DeclinePolicy) -> dict[str, float]:
+    """What the calibrated confidence reads (``answer/confidence.py``): the evidence score, and how far
+    the first passage leads the second (a near tie is a coin toss between two places)."""
+    if not ev.ranked:
+        return {"evidence": 0.0, "margin": 0.0}
+    second = ev.ranked[1].score if len(ev.ranked) > 1 else 0.0
+    return {"evidence": confidence(ev, policy), "margin": ev.ranked[0].score - second}
+
+
 def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
-            readable: Callable[[str], str] = str, rules: Rules = Rules()) -> Answer:
+            readable: Callable[[str], str] = str, rules: Rules = Rules(),
+            calibration: Calibration = Calibration()) -> Answer:
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
     reason = decide(ev, policy, rules)
     hits = tuple(
@@ -109,8 +120,10 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:
         top = ev.ranked[0]
+        seen = features(ev, policy)
         debug.update(sentence_similarity=round(top.sentence_dense, 3), passage_similarity=round(top.dense, 3),
-                     confidence=round(confidence(ev, policy), 3))
+                     **{k: round(v, 3) for k, v in seen.items()})
     if reason:
         return Answer(question, declined=True, declined_reason=reason, debug=debug)
-    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug)
+    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug,
+                  confidence=round(calibration.probability(seen), 3))
