@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from retrieval.engine import Engine
-from retrieval.errors import CorpusProblem, IndexProblem
+from retrieval.errors import CorpusProblem, IndexProblem, ModelProblem
 from retrieval.types import BuildReport
 from retrieval.settings import Settings, SettingsError
 
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             run_chat(engine)
             return 0
         return {"ask": cmd_ask, "eval": cmd_eval}[command](engine, args)
-    except (IndexProblem, CorpusProblem, SettingsError, FileNotFoundError, ValueError) as exc:
+    except (IndexProblem, CorpusProblem, ModelProblem, SettingsError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

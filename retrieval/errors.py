@@ -23,3 +23,7 @@ class IndexCorrupt(IndexProblem):
 
 class CorpusProblem(RuntimeError):
     """The corpus folder cannot be read at all (missing, empty)."""
+
+
+class ModelProblem(RuntimeError):
+    """The embedding model cannot be loaded or exported; the message names the folder or setting."""

@@ -175,3 +175,56 @@ def test_a_texts_vector_does_not_depend_on_the_texts_encoded_with_it(onnx_embedd
     shuffled = onnx_embedder.encode(sentences[::-1] + ["an unrelated text " * 30])[: len(sentences)][::-1]
     assert np.array_equal(alone, together) and np.array_equal(alone, shuffled)
     assert np.array_equal(together, OnnxEmbedder(onnx_embedder.onnx_dir, threads=1).encode(sentences, batch_size=2))
+
+
+def _cached(tmp_path: Path, onnx_dir: Path, model: str):
+    """An ``OnnxInt8Embedder`` whose cache folder is a copy of a real export."""
+    import shutil
+
+    from retrieval.embed.models import OnnxInt8Embedder
+
+    embedder = OnnxInt8Embedder(model, cache_dir=tmp_path)
+    shutil.copytree(onnx_dir, embedder.folder)
+    return embedder
+
+
+def test_export_records_a_checksum_of_every_file(onnx_dir):
+    from retrieval.embed.onnx_int8 import damage
+
+    meta = json.loads((onnx_dir / META_FILE).read_text())
+    assert {ONNX_FILE, "tokenizer.json"} <= set(meta["checksums"])
+    assert damage(onnx_dir) == ""
+
+
+def test_a_truncated_cached_model_is_exported_again_by_itself(tmp_path, onnx_dir, onnx_embedder, caplog):
+    embedder = _cached(tmp_path, onnx_dir, str(gt_model.get_model_path()))
+    model = embedder.folder / ONNX_FILE
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 3])  # a copy cut short
+    with caplog.at_level("WARNING"):
+        got = embedder.encode(["Diplomatic relations were established in 1992."])
+    expected = onnx_embedder.encode(["Diplomatic relations were established in 1992."])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "damaged" in warnings[0] and str(embedder.folder) in warnings[0]
+
+
+def test_a_damaged_cache_that_cannot_be_exported_again_names_the_folder(tmp_path, onnx_dir):
+    from retrieval.errors import ModelProblem
+
+    embedder = _cached(tmp_path, onnx_dir, str(tmp_path / "no-such-model"))  # the source model is gone
+    (embedder.folder / ONNX_FILE).write_bytes(b"\x08\x01garbage")
+    with pytest.raises(ModelProblem, match=f"delete {embedder.folder}"):
+        embedder.encode(["hello"])
+
+
+def test_the_cli_says_one_line_when_the_cached_model_is_damaged(tmp_path, onnx_dir):
+    cache = tmp_path / "cache"
+    embedder = _cached(cache, onnx_dir, str(tmp_path / "no-such-model"))
+    (embedder.folder / ONNX_FILE).write_bytes(b"\x08\x01garbage")
+    env = {**os.environ, "BOT_MODEL_CACHE": str(cache), "BOT_EMBED_MODEL": str(tmp_path / "no-such-model"),
+           "BOT_INDEX_DIR": str(tmp_path / "index")}
+    res = subprocess.run([sys.executable, "-m", "bot", "ask", "when?"], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120)
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr and "InvalidProtobuf" not in res.stderr
+    assert f"delete {embedder.folder}" in res.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embed.lazy import Lazy
+from retrieval.errors import ModelProblem
 from retrieval.settings import DEFAULT_MODEL, Settings, is_default_model
 
 log = logging.getLogger(__name__)
@@ -121,19 +122,26 @@ class OnnxInt8Embedder:
         return f"{self.name}|onnx-int8|per-text"
 
     def _load(self):
-        from retrieval.embed.onnx_int8 import OnnxEmbedder, export_onnx
+        """The cached export, verified; exported (again) when missing or damaged: it is only a cache."""
+        from retrieval.embed.onnx_int8 import OnnxEmbedder, damage, export_onnx
 
-        location = locate(self.name)
-        if not (self.folder / "onnx_model.json").is_file():
-            log.info("exporting %s to ONNX int8 in %s (once)", self.name, self.folder)
+        why = damage(self.folder) if self.folder.exists() else ""
+        if why or not self.folder.exists():
+            if why:
+                log.warning("the cached ONNX model in %s cannot be used (%s); exporting it again", self.folder, why)
+            else:
+                log.info("exporting %s to ONNX int8 in %s (once)", self.name, self.folder)
             try:
-                export_onnx(location, self.folder, quantize=True, name=self.name)
+                export_onnx(locate(self.name), self.folder, quantize=True, name=self.name)
             except Exception as exc:  # noqa: BLE001 - export can fail in many ways
-                raise RuntimeError(
-                    f"could not export embedding model {self.name!r} to ONNX: {exc}. "
-                    "Set BOT_EMBED_BACKEND=torch to use sentence-transformers directly."
-                ) from exc
-        return OnnxEmbedder(self.folder).warm_up()
+                fix = (f"delete {self.folder} and try again" if self.folder.exists()
+                       else "set BOT_EMBED_BACKEND=torch to use sentence-transformers directly")
+                raise ModelProblem(f"could not export embedding model {self.name!r} to ONNX ({exc}); {fix}") from None
+        try:
+            return OnnxEmbedder(self.folder).warm_up()
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own kinds (InvalidProtobuf, ...)
+            raise ModelProblem(f"the cached ONNX model in {self.folder} does not load ({type(exc).__name__}); "
+                               f"delete {self.folder} and try again") from None
 
     def warm_up(self) -> None:
         self._inner()

@@ -163,14 +163,42 @@ def _fingerprint(model_dir: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _existing_meta(out_dir: Path) -> dict | None:
+def _file_sums(folder: Path) -> dict[str, str]:
+    """blake2b of every file of an export but its meta file: recorded at export, checked at load."""
+    out = {}
+    for f in sorted(folder.rglob("*")):
+        if f.is_file() and f.name != META_FILE:
+            h = hashlib.blake2b(digest_size=16)
+            with open(f, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            out[f.relative_to(folder).as_posix()] = h.hexdigest()
+    return out
+
+
+def damage(out_dir: Path) -> str:
+    """Why the export in ``out_dir`` cannot be trusted ("" when it verifies): a missing or unreadable
+    meta file, a file missing, or a file whose checksum changed since the export (a truncated copy)."""
     try:
         meta = json.loads((out_dir / META_FILE).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError) as exc:
+        return f"its {META_FILE} is unreadable ({type(exc).__name__})"
+    recorded = meta.get("checksums")
+    if not isinstance(recorded, dict) or not recorded:
+        return "it records no checksums (an older export)"
+    found = _file_sums(out_dir)
+    for rel, digest in recorded.items():
+        if rel not in found:
+            return f"{rel} is missing"
+        if found[rel] != digest:
+            return f"{rel} is damaged (its checksum changed)"
+    return ""
+
+
+def _existing_meta(out_dir: Path) -> dict | None:
+    if damage(out_dir):
         return None
-    if not (out_dir / meta.get("onnx_file", ONNX_FILE)).is_file() or not (out_dir / "tokenizer.json").is_file():
-        return None
-    return meta
+    return json.loads((out_dir / META_FILE).read_text())
 
 
 def _matches(meta: dict | None, quantize: bool, fingerprint: str | None, model: str) -> bool:
@@ -344,6 +372,7 @@ def export_onnx(model: str | Path, out_dir: Path, quantize: bool = True, *, name
             "opset": OPSET,
             "versions": _versions(),
             "export_seconds": round(time.perf_counter() - started, 2),
+            "checksums": _file_sums(tmp),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _swap_in(tmp, out_dir, quantize, fingerprint, model_str)
