@@ -67,11 +67,11 @@ class Engine:
     """Question answering over the indexed articles; thread-safe ``answer``."""
 
     def __init__(self, settings: Settings | None = None, embedder=None,
-                 weights: Weights = Weights(), policy: DeclinePolicy = DeclinePolicy()):
+                 weights: Weights | None = None, policy: DeclinePolicy = DeclinePolicy()):
         self.settings = settings or Settings.from_env()
         self.embedder = embedder or make_embedder(self.settings)
         self.store: Store = make_store(self.settings)
-        self.weights = weights
+        self.weights = weights or Weights.load()
         self.policy = policy
         self.rules = Rules(self.settings.rules_off)
         self.calibration = Calibration.load()
