@@ -25,12 +25,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--index-dir", type=Path, help="where the index lives (env BOT_INDEX_DIR; default .index/)")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("chat", help="interactive console chat (the default); builds the index if there is none")
-    sub.add_parser("index", help="rebuild the index from the corpus folder")
-    ask = sub.add_parser("ask", help="answer one question, or '-' to read questions from standard input")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description)
+
+    command("chat", "interactive console chat (the default); builds the index if there is none",
+            "Ask questions in the console and read each answer with the passages it comes from, wrapped "
+            "to the terminal. Builds or updates the index first when the corpus changed. /help lists the commands.")
+    command("index", "rebuild the index from the corpus folder",
+            "Read, clean, split and embed every .txt/.md article in the corpus folder and publish a new "
+            "index; unchanged texts reuse their vectors. Files that cannot be used are listed with the reason.")
+    ask = command("ask", "answer one question, or '-' to read questions from standard input",
+                  "Answer a question from the articles and print it as the console shows it, or as one JSON "
+                  "object per answer with --json (fields: docs/cli.md).")
     ask.add_argument("question", help="the question, or '-' for one per line (plain or JSON with a \"q\" field)")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
-    ev = sub.add_parser("eval", help="measure retrieval on a JSONL question file (like eval/dev.jsonl)")
+    ev = command("eval", "measure retrieval on a JSONL question file (like eval/dev.jsonl)",
+                 "Ask every question in a JSONL file and print how often the right passage and sentence come "
+                 "first, and how often off-topic questions are declined.")
     ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in = answerable, ood = off-topic) per line, optionally src (squad2-impossible = near-topic, far = far off-topic)")
     ev.add_argument("--misses", action="store_true", help="also list the questions that missed")
     try:
@@ -38,7 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     except ImportError:  # the Telegram door is optional at import time
         add_telegram_arguments = None
     if add_telegram_arguments is not None:
-        add_telegram_arguments(sub.add_parser("telegram", help="run the Telegram bot"))
+        add_telegram_arguments(command(
+            "telegram", "run the Telegram bot",
+            "Run the Telegram bot over the indexed articles: long polling by default, or a webhook with "
+            "--webhook-url. Needs TELEGRAM_BOT_TOKEN (env or .env); builds the index first if there is none."))
     return p
 
 
@@ -61,9 +76,7 @@ def _summary(report: BuildReport) -> str:
 
 def _ready_engine(settings: Settings) -> Engine:
     engine = Engine(settings)
-    if engine.store.current() is None:
-        print("No index yet: building it from", settings.corpus_dir, file=sys.stderr)
-    report = engine.ensure_index(progress=sys.stderr.isatty())
+    report = engine.ensure_index(progress=sys.stderr.isatty(), notify=lambda why: print(why, file=sys.stderr))
     if report is not None:
         print(_summary(report), file=sys.stderr)
     return engine

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import textwrap
 from pathlib import Path
 from typing import Callable, TextIO
 
+from bot.wrap import span_words, terminal_width, wrap, wrap_block, wrap_words
 from retrieval.engine import Engine
 from retrieval.types import Answer, Source
 
@@ -22,9 +22,25 @@ class Style:
     """ANSI emphasis on a terminal (unless NO_COLOR is set), ** markers elsewhere."""
 
     def __init__(self, out: TextIO):
-        tty = hasattr(out, "isatty") and out.isatty() and not os.environ.get("NO_COLOR")
-        self.bold = (lambda s: f"\033[1m{s}\033[0m") if tty else (lambda s: f"**{s}**")
-        self.dim = (lambda s: f"\033[2m{s}\033[0m") if tty else (lambda s: s)
+        self.ansi = hasattr(out, "isatty") and out.isatty() and not os.environ.get("NO_COLOR")
+
+    def bold(self, s: str) -> str:
+        return f"\033[1m{s}\033[0m" if self.ansi else f"**{s}**"
+
+    def dim(self, s: str) -> str:
+        return f"\033[2m{s}\033[0m" if self.ansi else s
+
+    def emphasise(self, words: list[str], start: int, end: int) -> list[str]:
+        """``words`` with ``words[start:end]`` bold: each word on a terminal (so a wrapped line never
+        carries an open code), one pair of markers around the run elsewhere (they take room as shown)."""
+        words = list(words)
+        if start >= end:
+            return words
+        if self.ansi:
+            words[start:end] = [self.bold(w) for w in words[start:end]]
+        else:
+            words[start], words[end - 1] = "**" + words[start], words[end - 1] + "**"
+        return words
 
 
 def citation(title: str, outlet: str, date: str, file: str) -> str:
@@ -33,31 +49,36 @@ def citation(title: str, outlet: str, date: str, file: str) -> str:
     return f"{title} — {meta} ({file})" if meta else f"{title} ({file})"
 
 
-def render_answer(answer: Answer, style: Style, width: int = 88) -> str:
-    """Answer -> console text: highlight first, then each passage with its citation."""
+def render_answer(answer: Answer, style: Style, width: int | None = None) -> str:
+    """Answer -> console text wrapped to ``width`` (the terminal's): highlight first, then each passage
+    with the answering sentence emphasised where it sits, and its citation."""
+    width = width or terminal_width()
     lines: list[str] = []
     if answer.notice:
-        lines.append(answer.notice)
+        lines += wrap(answer.notice, width)
     if answer.declined:
         if not answer.unusable:
-            lines.append("I could not find an answer to that in the articles. "
-                         "Type /sources to see what they cover.")
+            lines += wrap("I could not find an answer to that in the articles. "
+                          "Type /sources to see what they cover.", width)
         return "\n".join(lines)
-    lines.append(style.bold(answer.answer_sentence))
+    words = answer.answer_sentence.split()
+    lines += wrap_words(style.emphasise(words, 0, len(words)), width)
     for i, hit in enumerate(answer.passages, 1):
-        text = hit.text.replace(hit.sentence, style.bold(hit.sentence), 1)
+        marked = style.emphasise(hit.text.split(), *span_words(hit.text, hit.sentence))
         lines.append("")
-        lines.append(textwrap.fill(text, width, initial_indent=f"[{i}] ", subsequent_indent="    ",
-                                   break_on_hyphens=False))
+        lines += wrap_words(marked, width, f"[{i}] ", "    ")
         p = hit.passage
-        lines.append(style.dim(f"    Source: {citation(p.title, p.outlet, p.date, p.file)}"))
+        lines += [style.dim(line) for line in
+                  wrap(f"Source: {citation(p.title, p.outlet, p.date, p.file)}", width, "    ", "      ")]
     return "\n".join(lines)
 
 
-def render_sources(sources: list[Source]) -> str:
-    lines = [f"{len(sources)} articles indexed:"]
+def render_sources(sources: list[Source], width: int | None = None) -> str:
+    """The indexed articles, one citation each, wrapped to ``width`` (the terminal's)."""
+    width = width or terminal_width()
+    lines = wrap(f"{len(sources)} articles indexed:", width)
     for s in sources:
-        lines.append(f"  • {citation(s.title, s.outlet, s.date, s.file)}")
+        lines += wrap(citation(s.title, s.outlet, s.date, s.file), width, "  • ", "    ")
     return "\n".join(lines)
 
 
@@ -89,7 +110,8 @@ def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = s
     style = Style(out)
     if read is input and sys.stdin.isatty():
         _enable_line_editing()
-    print(f"Ask about the {len(engine.sources())} indexed articles. /help for commands, /quit to leave.", file=out)
+    print(wrap_block(f"Ask about the {len(engine.sources())} indexed articles. /help for commands, /quit to leave.",
+                     terminal_width()), file=out)
     while True:
         try:
             line = read("\nyou> ")
@@ -100,10 +122,11 @@ def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = s
         if command in ("/quit", "/exit", "/q"):
             return
         if command in ("/help", "/?"):
-            print(HELP.format(example=engine.settings.example_question), file=out)
+            print(wrap_block(HELP.format(example=engine.settings.example_question), terminal_width(), hang=10),
+                  file=out)
         elif command == "/sources":
             print(render_sources(engine.sources()), file=out)
         elif command.startswith("/") and " " not in command:
-            print(f"Unknown command {command}. /help lists the commands.", file=out)
+            print(wrap_block(f"Unknown command {command}. /help lists the commands.", terminal_width()), file=out)
         else:
             print(render_answer(engine.answer(line), style), file=out, flush=True)

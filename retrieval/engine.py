@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from retrieval.text.names import bm25_texts, lead_names
 from retrieval.split import make_passages
 from retrieval.query.clean import clean_question
 from retrieval.rank.rerank import Reranker
-from retrieval.types import UNUSABLE, Answer, BuildReport, Source
+from retrieval.types import UNUSABLE, Answer, BuildReport, CorpusChange, Source
 from retrieval.rank.search import Evidence, Searcher, Weights
 from retrieval.query.analyse import question_core
 from retrieval.answer.confidence import Calibration
@@ -181,24 +182,27 @@ class Engine:
             self._words = frozenset(t.lower() for t in tokens if t.isalpha())
         return self._words
 
-    def is_stale(self) -> bool:
-        """True when corpus files were added, removed or changed since the live build."""
-        data = self._data
-        if data is None:
-            return True
-        return _fingerprint(self.settings.corpus_dir) != data.manifest.get("fingerprint")
+    def is_stale(self) -> CorpusChange:
+        """What was added, removed or changed in the corpus since the live build (false: nothing)."""
+        now = _fingerprint(self.settings.corpus_dir)
+        built = (self._data.manifest.get("fingerprint") or {}) if self._data is not None else {}
+        return CorpusChange(added=len(now.keys() - built.keys()), removed=len(built.keys() - now.keys()),
+                            changed=sum(now[f] != built[f] for f in now.keys() & built.keys()))
 
-    def ensure_index(self, progress: bool = True) -> BuildReport | None:
-        """Load the index, building it first when it is missing, outdated or the corpus changed."""
+    def ensure_index(self, progress: bool = True, notify: Callable[[str], None] = log.info) -> BuildReport | None:
+        """Load the index, building it first when it is missing, outdated or the corpus changed;
+        ``notify`` hears why before the build starts (a door prints it)."""
         try:
             self.load()
         except IndexMissing:
+            notify(f"No index yet: building it from {self.settings.corpus_dir}")
             return self.build(progress=progress)
         except IndexOutdated:
-            log.info("the index was written by an older version of this program; rebuilding")
+            notify("The index was written by an older version of this program: rebuilding it")
             return self.build(progress=progress)
-        if self.is_stale():
-            log.info("the corpus changed since the last build; rebuilding")
+        change = self.is_stale()
+        if change:
+            notify(change.describe()[:1].upper() + change.describe()[1:])
             return self.build(progress=progress)
         return None
 

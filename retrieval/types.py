@@ -107,13 +107,17 @@ class Source:
 class Hit:
     """A ranked passage, the sentence in it that best answers, and the excerpt shown.
 
-    ``text`` is the passage trimmed to the display limit around ``sentence``.
+    ``text`` is the passage trimmed to the display limit around ``sentence``; ``before`` and
+    ``after`` are the sentences either side of it in the passage ("" at its edges), so a
+    reply with little room can show the answer in its context rather than the whole passage.
     """
 
     passage: Passage
     score: float
     sentence: str
     text: str
+    before: str = ""
+    after: str = ""
 
     def to_dict(self) -> dict:
         p = self.passage
@@ -142,6 +146,7 @@ class Answer:
     declined_reason: str = ""
     notice: str = ""
     debug: dict = field(default_factory=dict, compare=False)
+    more: tuple[Hit, ...] = ()  # the passages ranked next after ``passages``, for a "More" button
     confidence: float = 0.0  # chance the first passage holds the answer (calibrated, answer/confidence.py); 0 when declined
 
     @property
@@ -158,6 +163,7 @@ class Answer:
             "answer_sentence": self.answer_sentence,
             "confidence": self.confidence,
             "passages": [h.to_dict() for h in self.passages],
+            "more": [h.to_dict() for h in self.more],
         }
 
 
@@ -179,3 +185,32 @@ class BuildReport:
     seconds: float
     embedded: int = 0
     reused: int = 0
+
+
+@dataclass(frozen=True)
+class CorpusChange:
+    """What changed in the corpus folder since the live build; false when nothing did.
+
+    >>> CorpusChange(changed=2, removed=1).describe()
+    '2 articles changed and 1 was removed: updating the index'
+    """
+
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def describe(self) -> str:
+        """One line saying why the index is rebuilt, for the doors to print before building;
+        the first count names the noun, the others lean on it ("2 articles changed and 1 was removed")."""
+        verbs = (("was added", "were added", self.added), ("changed", "changed", self.changed),
+                 ("was removed", "were removed", self.removed))
+        parts = [f"{n} {one if n == 1 else many}" for one, many, n in verbs if n]
+        if not parts:
+            return "the corpus is unchanged"
+        first, n = parts[0].split(" ", 1), next(c for _, _, c in verbs if c)
+        parts[0] = f"{first[0]} {'article' if n == 1 else 'articles'} {first[1]}"
+        said = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"{said}: updating the index"

@@ -42,6 +42,12 @@ ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler",
     "a", "code", "pre", "blockquote", "tg-emoji",
 }
+# the attributes Telegram accepts on each tag (https://core.telegram.org/bots/api#html-style);
+# a value of None means the attribute stands alone ("<blockquote expandable>", Bot API 7.4)
+ALLOWED_ATTRS = {
+    "a": {"href"}, "span": {"class"}, "code": {"class"}, "tg-emoji": {"emoji-id"}, "blockquote": {"expandable"},
+}
+COLLAPSED_LINES, PHONE_LINE = 3, 40  # a collapsed expandable quote shows about three phone lines of ~40 units
 CHAT_ACTIONS = {
     "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
     "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
@@ -69,6 +75,28 @@ def telegram_html_text(text: str) -> str:
     return "".join(parser.out)
 
 
+def telegram_visible_units(text: str) -> int:
+    """Units a phone shows of ``text`` (HTML) before anything is expanded: everything outside
+    expandable quotes, and the first ``COLLAPSED_LINES`` lines (of ``PHONE_LINE`` units) of each."""
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    shown = 0
+    for collapsed, part in parser.runs:
+        if not collapsed:
+            shown += telegram_units(part)
+            continue
+        lines = [telegram_units(line) for line in part.split("\n")]
+        rows = [(n, max(1, -(-n // PHONE_LINE))) for n in lines]  # each line takes whole phone rows
+        left = COLLAPSED_LINES
+        for n, taken in rows:
+            shown += min(n, left * PHONE_LINE)
+            left -= taken
+            if left <= 0:
+                break
+    return shown
+
+
 def telegram_units(text: str) -> int:
     """Length in UTF-16 code units, as Telegram counts message length."""
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
@@ -79,30 +107,49 @@ class _TelegramHTML(HTMLParser):
         super().__init__(convert_charrefs=False)
         self.stack: list[str] = []
         self.out: list[str] = []
+        self.runs: list[tuple[bool, str]] = []  # (inside an expandable quote, text) in order
+        self._collapsed = 0
 
     def handle_starttag(self, tag, attrs):
         if tag not in ALLOWED_TAGS:
             raise ValueError(f"unsupported tag <{tag}>")
-        self.stack.append(tag)
+        for name, value in attrs:
+            if name not in ALLOWED_ATTRS.get(tag, ()):
+                raise ValueError(f"unsupported attribute {name!r} on <{tag}>")
+            if tag == "blockquote" and value is not None:
+                raise ValueError("expandable takes no value")
+        if tag == "blockquote" and "blockquote" in self.stack:
+            raise ValueError("blockquotes cannot be nested")
+        expandable = tag == "blockquote" and bool(attrs)
+        self._collapsed += expandable
+        self.stack.append(tag + ("+" if expandable else ""))
 
     def handle_startendtag(self, tag, attrs):
         raise ValueError(f"unsupported self-closing tag <{tag}/>")
 
     def handle_endtag(self, tag):
-        if not self.stack or self.stack[-1] != tag:
+        if not self.stack or self.stack[-1].rstrip("+") != tag:
             raise ValueError(f"</{tag}> does not close {self.stack[-1:] or 'anything'}")
-        self.stack.pop()
+        self._collapsed -= self.stack.pop().endswith("+")
 
     def handle_data(self, data):
         if "<" in data or ">" in data:
             raise ValueError(f"unescaped angle bracket in {data[:40]!r}")
-        self.out.append(data)
+        self._text(data)
 
     def handle_entityref(self, name):
-        self.out.append({"lt": "<", "gt": ">", "amp": "&", "quot": '"'}[name])
+        self._text({"lt": "<", "gt": ">", "amp": "&", "quot": '"'}[name])
 
     def handle_charref(self, name):
-        self.out.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+        self._text(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+
+    def _text(self, text: str) -> None:
+        self.out.append(text)
+        collapsed = self._collapsed > 0
+        if self.runs and self.runs[-1][0] == collapsed:
+            self.runs[-1] = (collapsed, self.runs[-1][1] + text)
+        else:
+            self.runs.append((collapsed, text))
 
     def handle_comment(self, data):
         raise ValueError("HTML comments are not allowed")
@@ -207,6 +254,8 @@ class BotApiStandIn:
         self.started: dict[str, int] = defaultdict(int)  # calls received per method, answered or not
         self.sent: list[Sent] = []
         self._replies: dict[tuple[int, int], list[Sent]] = defaultdict(list)  # (chat, message) -> replies
+        self.markups: dict[tuple[int, int], dict] = {}  # (chat, message) -> its inline keyboard now
+        self.answered: list[dict] = []  # answerCallbackQuery calls' parameters
         self.rejected: list[tuple[str, dict, str]] = []  # (method, params, description) of 400s
         self.commands: list[dict] = []
         self.webhook: dict = {}
@@ -333,6 +382,17 @@ class BotApiStandIn:
         return self.make_message(user, chat, edited=True, message_id=original["message_id"], text=text,
                                  date=original["date"])
 
+    def make_press(self, user: dict, sent: Sent, data: str) -> dict:
+        """A ``callback_query`` update: ``user`` pressed the inline button with ``data`` under ``sent``."""
+        message = self._as_message(sent)
+        with self._cond:
+            markup = self.markups.get((sent.chat_id, sent.message_id))
+        if markup:
+            message["reply_markup"] = markup
+        query = {"id": str(next(self._ids)), "from": user, "message": message,
+                 "chat_instance": str(sent.chat_id), "data": data}
+        return {"update_id": next(self._update_ids), "callback_query": query}
+
     def _as_message(self, sent: Sent) -> dict:
         return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chats[sent.chat_id],
                 "from": self.bot_user, "text": sent.plain}
@@ -371,6 +431,15 @@ class BotApiStandIn:
     def send_edit(self, update: dict, text: str) -> dict:
         return self.queue(self.make_edit(update, text))[0]
 
+    def press(self, user: dict, sent: Sent, data: str) -> dict:
+        return self.queue(self.make_press(user, sent, data))[0]
+
+    def buttons(self, sent: Sent) -> list[dict]:
+        """The inline buttons now under ``sent`` (after any edit of its keyboard), row by row flattened."""
+        with self._cond:
+            markup = self.markups.get((sent.chat_id, sent.message_id)) or {}
+        return [b for row in markup.get("inline_keyboard", []) for b in row]
+
     # ----------------------------------------------------------------- faults
 
     def inject(self, method: str, *faults: Fault) -> None:
@@ -388,7 +457,7 @@ class BotApiStandIn:
 
     def replies_to(self, update: dict) -> list[Sent]:
         """Messages the bot sent in reply to the message in ``update``."""
-        message = update.get("message") or update["edited_message"]
+        message = update.get("message") or update.get("edited_message") or update["callback_query"]["message"]
         with self._cond:
             return list(self._replies.get((message["chat"]["id"], message["message_id"]), ()))
 
@@ -550,10 +619,41 @@ class BotApiStandIn:
                 raise _BadRequest("chat not found")
             sent = Sent(next(self._ids), chat_id, text, mode, reply_to, plain, params=params)
             self.sent.append(sent)
+            markup = params.get("reply_markup")
+            if markup:
+                self._check_markup(markup)
+                self.markups[chat_id, sent.message_id] = markup
             if reply_to is not None:
                 self._replies[chat_id, reply_to].append(sent)
             self._cond.notify_all()
         return {**self._as_message(sent), "message_id": sent.message_id}
+
+    def _check_markup(self, markup: dict) -> None:
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _BadRequest("BUTTON_DATA_INVALID")  # Telegram's limit on callback_data
+
+    def _api_answerCallbackQuery(self, params: dict) -> bool:
+        if not params.get("callback_query_id"):
+            raise _BadRequest("query id is empty")
+        with self._cond:
+            self.answered.append(params)
+            self._cond.notify_all()
+        return True
+
+    def _api_editMessageReplyMarkup(self, params: dict) -> dict:
+        chat_id, message_id = _int(params.get("chat_id")), _int(params.get("message_id"))
+        with self._cond:
+            sent = next((s for s in self.sent if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
+            if sent is None:
+                raise _BadRequest("message to edit not found")
+            markup = params.get("reply_markup") or {}
+            self._check_markup(markup)
+            self.markups[chat_id, message_id] = markup
+            self._cond.notify_all()
+        return {**self._as_message(sent), **({"reply_markup": markup} if markup else {})}
 
     def _api_sendChatAction(self, params: dict) -> bool:
         if params.get("action") not in CHAT_ACTIONS:

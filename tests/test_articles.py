@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.ingest.articles import load_articles, unglue, without_dateline_place
+from retrieval.ingest.metadata import iso_date
 from retrieval.split import make_passages, split_sentences
 from tests.conftest import SEEDS
 
@@ -94,7 +95,7 @@ def test_shipped_articles_keep_title_date_and_outlet():
     assert by_file["000_f3c7b540608cc31d.txt"].date == "2022-05-29"
     assert by_file["001_c0144ea105606dd7.txt"].outlet == "Seetao"
     assert by_file["001_c0144ea105606dd7.txt"].date == "2022-01-03"
-    assert by_file["002_37fe6401c5483390.txt"].outlet == "People's daily"
+    assert by_file["002_37fe6401c5483390.txt"].outlet == "People's Daily"
     assert by_file["003_76a0430b942b8f9f.txt"].outlet == "Xinhua"
     assert by_file["003_76a0430b942b8f9f.txt"].date == "June 6"
     assert by_file["001_c0144ea105606dd7.txt"].title.startswith("30 years of diplomatic relations")
@@ -209,3 +210,36 @@ def test_without_dateline_place_drops_only_the_place_of_an_opening_dateline():
     assert without_dateline_place("Nur-Sultan, June 6 (Xinhua) – Wang Yi held talks.") == ", June 6 (Xinhua) – Wang Yi held talks."
     assert without_dateline_place("China News Service, Nur-Sultan, May 29th.") == "China News Service, , May 29th."
     assert without_dateline_place("Wang Yi arrived in Nur-Sultan, June 6.") == "Wang Yi arrived in Nur-Sultan, June 6."
+
+
+@pytest.mark.parametrize("top, dateline, expected", [
+    ("", "ALMATY, March 14, 2024 (Xinhua) -- ", "2024-03-14"),  # the date spelled out with its year
+    ("2022-05-29 15:17:55\n\n", "Portville Herald, Portville, May 29th. ", "2022-05-29"),  # a timestamp and time
+    ("", "Portville, June 6 (Portville Herald) – ", "June 6"),  # no year anywhere: as the page gives it
+])
+def test_every_stated_date_becomes_one_form_where_the_page_gives_the_year(tmp_path, top, dateline, expected):
+    paragraphs = BODY.split("\n\n")
+    _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n\n{top}{dateline}{paragraphs[0]}\n\n"
+                              f"{paragraphs[1]}".encode())
+    [article], _ = load_articles(tmp_path)
+    assert article.date == expected
+    assert article.outlet in ("Xinhua", "Portville Herald"), "the dateline's outlet, with or without a year"
+    passages = make_passages(article)
+    assert {p.date for p in passages} == {expected}
+
+
+def test_a_year_from_elsewhere_on_the_page_is_the_one_nearest_its_date():
+    from datetime import date
+
+    assert iso_date("Dec 30", near=date(2022, 1, 2)) == "2021-12-30"
+    assert iso_date("May 29th", near=date(2022, 5, 29)) == "2022-05-29"
+    assert iso_date("Feb 29", near=date(2022, 3, 1)) == "Feb 29"  # no such day near 2022: left as stated
+    assert iso_date("not a date at all") == "not a date at all"
+
+
+def test_an_outlet_stated_in_lower_case_is_cited_as_a_proper_name(tmp_path):
+    for stated, shown in (("people's daily", "People's Daily"), ("Voice of america", "Voice of America"),
+                          ("CCTV", "CCTV"), ("portville.example.com", "portville.example.com")):
+        _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n\nSource: {stated}\n\n{BODY}".encode())
+        [article], _ = load_articles(tmp_path)
+        assert article.outlet == shown, stated

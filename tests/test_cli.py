@@ -44,10 +44,12 @@ def test_console_chat_loop_answers_lists_sources_and_quits(index_copy):
     assert res.returncode == 0, res.stderr
     out = res.stdout
     assert "/sources" in out and "5 articles indexed" in out
-    assert "Seetao" in out and "People's daily" in out
-    assert "**Since the establishment of diplomatic relations in 1992" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), "wrapped to 80 columns when not a terminal"
+    words = " ".join(out.split())  # as read, whatever the wrapping
+    assert "Seetao" in words and "People's Daily" in words
+    assert "**Since the establishment of diplomatic relations in 1992" in words
     assert ("Source: 30 years of diplomatic relations between China and Kazakhstan have been fruitful"
-            " — Seetao, 2022-01-03 (001_c0144ea105606dd7.txt)") in out
+            " — Seetao, 2022-01-03 (001_c0144ea105606dd7.txt)") in words
     assert "Please type a question" in out
     assert "Unknown command /bogus" in out
 
@@ -85,3 +87,15 @@ def test_eval_prints_the_figures_table(index_copy):
     for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "off-topic declined",
                 "answerable wrongly declined"):
         assert row in res.stdout
+
+
+def test_every_subcommand_help_has_a_description():
+    res = run("--help")
+    commands = ["chat", "index", "ask", "eval", "telegram"]
+    assert all(c in res.stdout for c in commands)
+    for command in commands:
+        shown = run(command, "--help", env={"COLUMNS": "80"})
+        assert shown.returncode == 0, shown.stderr
+        paragraphs = shown.stdout.split("\n\n")
+        assert len(paragraphs) > 1 and len(paragraphs[1].split()) >= 8, f"{command} --help says what it does"
+        assert all(len(line) <= 80 for line in shown.stdout.splitlines())

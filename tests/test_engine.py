@@ -364,7 +364,7 @@ def test_huge_question_is_capped_and_still_answered(engine):
 def test_sources_list_every_article_with_metadata(engine):
     sources = engine.sources()
     assert len(sources) == 5
-    assert {s.outlet for s in sources} >= {"Seetao", "Xinhua", "People's daily"}
+    assert {s.outlet for s in sources} >= {"Seetao", "Xinhua", "People's Daily"}
     assert all(s.title and s.passages > 0 for s in sources)
 
 
@@ -437,7 +437,9 @@ def test_changed_corpus_is_detected_and_rebuild_reuses_unchanged_vectors(index_c
     assert engine.ensure_index(progress=False) is None  # copies keep size and mtime: not stale
     (corpus / "002_37fe6401c5483390.txt").unlink()
     assert engine.is_stale()
-    report = engine.ensure_index(progress=False)
+    heard: list[str] = []
+    report = engine.ensure_index(progress=False, notify=heard.append)
+    assert heard == ["1 article was removed: updating the index"], "the rebuild says why"
     assert report is not None and report.embedded == 0 and report.reused > 0
     assert len(engine.sources()) == 4
     assert all(h.passage.file != "002_37fe6401c5483390.txt"
@@ -449,3 +451,19 @@ def test_words_the_scraper_glued_are_shown_apart_while_the_passage_stays_a_file_
     assert "Kazakhstan Zhang Xiao" in answer.answer_sentence, answer.answer_sentence
     top = answer.passages[0]
     assert "Kazakhstan Zhang Xiao" in top.text and "KazakhstanZhang" in top.passage.text
+
+
+def test_a_rebuild_at_start_says_what_changed(index_copy, embedder, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    engine = Engine(make_settings(corpus, index_copy), embedder=embedder)
+    engine.load()
+    for name in ("000_f3c7b540608cc31d.txt", "001_c0144ea105606dd7.txt"):
+        with (corpus / name).open("a", encoding="utf-8") as f:
+            f.write("\nThe roundtable closed with a call for more student exchanges between the two countries.\n")
+    (corpus / "003_76a0430b942b8f9f.txt").unlink()
+    assert engine.is_stale().describe() == "2 articles changed and 1 was removed: updating the index"
+    heard: list[str] = []
+    assert Engine(make_settings(corpus, tmp_path / "fresh"), embedder=embedder).ensure_index(
+        progress=False, notify=heard.append) is not None
+    assert heard == [f"No index yet: building it from {corpus}"]

@@ -33,9 +33,27 @@ def test_answer_sentence_is_bold_and_each_passage_is_cited():
     [msg] = telegram_html(answer("Relations began in 1992.",
                                  hit("Relations began in 1992.", title="Thirty years", outlet="Seetao")))
     assert msg.startswith("<b>Relations began in 1992.</b>")
-    assert "<blockquote>Relations began in 1992.</blockquote>" in msg
+    assert "<blockquote><b>Relations began in 1992.</b></blockquote>" in msg
     assert "<i>Thirty years</i> — Seetao, 2022-01-03 (a.txt)" in msg
     shown(msg)
+
+
+def test_the_excerpt_is_the_sentence_with_its_neighbours_and_the_rest_are_collapsed():
+    first = Hit(passage("Talks began. Relations began in 1992. Trade grew."), 0.9, "Relations began in 1992.",
+                "Talks began. Relations began in 1992. Trade grew.", before="Talks began.", after="Trade grew.")
+    [msg] = telegram_html(answer("Relations began in 1992.", first, hit("Other passage.", title="Two"),
+                                 hit("Third passage.", title="Three")))
+    assert "<blockquote>Talks began. <b>Relations began in 1992.</b> Trade grew.</blockquote>\n<i>Title</i>" in msg
+    assert msg.count("<blockquote expandable>") == 1, "the other passages share one collapsed quote"
+    assert "<blockquote expandable><i>Two</i> — Outlet, 2022-01-03 (a.txt)\nOther passage.\n\n<i>Three</i>" in msg
+    shown(msg)
+
+
+def test_neighbours_give_way_before_the_sentence_when_room_is_short():
+    long = "A neighbour sentence that goes on. " * 30
+    first = Hit(passage("x"), 0.9, "Relations began in 1992.", "x", before=long, after=long)
+    [msg] = telegram_html(answer("Relations began in 1992.", first))
+    assert "<blockquote><b>Relations began in 1992.</b></blockquote>" in msg
 
 
 def test_article_and_user_text_are_escaped():
@@ -70,7 +88,7 @@ def test_long_passages_are_trimmed_with_an_ellipsis_into_one_message():
     messages = telegram_html(answer("Short answer.", *hits))
     assert len(messages) == 1
     [msg] = messages
-    assert units(msg) <= TELEGRAM_LIMIT and msg.count("…</blockquote>") == 3
+    assert units(msg) <= TELEGRAM_LIMIT and msg.count("…\n\n<i>T2</i>") == 1 and msg.count("…</blockquote>") == 1
     assert all(f"<i>T{i}</i>" in msg for i in range(3)), "every citation survives trimming"
     shown(msg)
 
@@ -79,7 +97,7 @@ def test_passages_that_cannot_get_useful_room_are_dropped_not_cut_mid_tag():
     hits = [hit("word " * 500, title="x" * 150, outlet="y" * 150) for _ in range(12)]
     [msg] = telegram_html(answer("Answer.", *hits), limit=1000)
     assert units(msg) <= 1000
-    assert msg.count("<blockquote>") == msg.count("</blockquote>") >= 1
+    assert msg.count("<blockquote") == msg.count("</blockquote>") >= 1
     shown(msg)
 
 

@@ -161,7 +161,7 @@ def run_from_args(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval.engine import Engine
 
     engine = Engine(settings)
-    engine.ensure_index(progress=False)
+    engine.ensure_index(progress=False, notify=log.info)  # why a rebuild delays the start, in the log
     run_telegram(settings, engine, args.webhook_url, args.listen, args.port, args.secret_token)
     return 0
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from telegram import BotCommand, Message, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import (
     TelegramError,
@@ -23,6 +23,7 @@ from telegram.error import (
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -30,7 +31,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.render import sources_html, telegram_html
+from bot.telegram.more import PREFIX as MORE, Shelf
+from bot.telegram.render import more_html, sources_html, telegram_html
 from retrieval.errors import IndexProblem
 from retrieval.settings import Settings
 
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 from bot.telegram.guard import ADDRESSED, AllowList, QuestionLimit, addressed_to_bot
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 POLLING = {"allowed_updates": ALLOWED_UPDATES}  # for Application.run_polling / Updater.start_polling
 COMMANDS = [
     BotCommand("ask", "Ask a question about the articles"),
@@ -65,13 +67,20 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 REFUSAL = "Sorry, this bot is private and only answers its allowed users and chats."
 SLOW_DOWN = "You're asking faster than I can answer. Please wait a minute and try again."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
+MORE_GONE = "That answer is too old for more passages. Please ask again."
 
 
+def answer_keyboard(more: str = "") -> InlineKeyboardMarkup | None:
+    """The buttons under an answer (one row): "More" when further passages are kept under key ``more``.
+    Other buttons for an answer belong in this row too."""
+    row = [InlineKeyboardButton("More", callback_data=MORE + more)] if more else []
+    return InlineKeyboardMarkup([row]) if row else None
 
-async def reply(message: Message, text: str, html: bool = False) -> None:
+
+async def reply(message: Message, text: str, html: bool = False, markup: InlineKeyboardMarkup | None = None) -> None:
     """Reply to ``message`` quoting it, so every reply is tied to what it answers (also in private chats)."""
     send = message.reply_html if html else message.reply_text
-    await send(text, do_quote=True, allow_sending_without_reply=True)
+    await send(text, do_quote=True, allow_sending_without_reply=True, reply_markup=markup)
 
 
 @contextlib.asynccontextmanager
@@ -117,6 +126,7 @@ class NewsBot:
         self._background: set[asyncio.Task] = set()
         self._index_problem = ""
         self._stopping = False
+        self.shelf: Shelf[tuple] = Shelf()  # passages behind the "More" buttons
 
     def register(self, app: Application) -> None:
         talk = filters.UpdateType.MESSAGES & (filters.ChatType.PRIVATE | ADDRESSED)
@@ -125,6 +135,7 @@ class NewsBot:
         app.add_handler(CommandHandler("help", self.help))
         app.add_handler(CommandHandler("sources", self.sources))
         app.add_handler(CommandHandler("ask", self.ask))
+        app.add_handler(CallbackQueryHandler(self.more, pattern=f"^{MORE}"))
         app.add_handler(MessageHandler(talk & filters.TEXT & ~filters.COMMAND, self.question))
         app.add_handler(MessageHandler(talk & filters.COMMAND & filters.ChatType.PRIVATE, self.unknown))
         app.add_handler(MessageHandler(talk & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
@@ -186,8 +197,21 @@ class NewsBot:
             return
         async with typing(message.get_bot(), message.chat_id):
             answer = await asyncio.get_running_loop().run_in_executor(self.pool, self.engine.answer, question)
-        for part in telegram_html(answer):
-            await reply(message, part, html=True)
+        parts = telegram_html(answer)
+        markup = answer_keyboard(self.shelf.keep(answer.more) if answer.more else "")
+        for i, part in enumerate(parts, 1):
+            await reply(message, part, html=True, markup=markup if i == len(parts) else None)
+
+    async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """The "More" button: the passages ranked after those shown, under the answer; the button goes."""
+        query = update.callback_query
+        await query.answer()
+        hits = self.shelf.get(query.data.removeprefix(MORE))
+        if query.message is None:
+            return  # too old for Telegram to say which message it was under
+        await reply(query.message, MORE_GONE if hits is None else more_html(hits), html=hits is not None)
+        with contextlib.suppress(TelegramError):
+            await query.edit_message_reply_markup(None)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and tell the user, without details, that something went wrong."""

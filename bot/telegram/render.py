@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from html import escape
+from html import escape, unescape
 
 from retrieval.types import UNUSABLE, Answer, Hit, Source
 
@@ -27,6 +27,10 @@ ELLIPSIS = "…"
 MIN_PASSAGE = 120  # units a passage needs to be worth showing at all
 CITATION_PART = 160  # units each of title, outlet and date may take
 ECHO = 200  # units of the user's question echoed back when declining
+VISIBLE = 700  # units a phone shows of an answer before anything is expanded: about a screen
+PREVIEW = 120  # units a collapsed expandable quote shows (about three lines on a phone)
+HEADLINE = 250  # units of the answering sentence at the top (whole in the excerpt below it)
+MIN_HEADLINE = 100  # units the line above the excerpt keeps even when that goes past VISIBLE
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")  # controls, lone surrogates
 
 
@@ -58,19 +62,35 @@ def fit(raw: str, budget: int) -> str:
 
 
 def telegram_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
-    """One or more HTML messages for ``answer``, each at most ``limit`` UTF-16 units (currently always one)."""
+    """One or more HTML messages for ``answer``, each at most ``limit`` UTF-16 units (currently always one).
+
+    The answering sentence in bold; under it one short excerpt (the sentence with its neighbours,
+    answer bold inside) and its citation; the other passages collapsed in expandable quotes, so a
+    phone shows about ``VISIBLE`` units before anything is expanded.
+    """
     if limit < MIN_LIMIT:
         raise ValueError(f"limit must be at least {MIN_LIMIT} units, got {limit}")
     notice = fit(answer.notice, limit // 6) if answer.notice.strip() else ""
     if answer.declined and answer.declined_reason == UNUSABLE:
         return [fit(answer.notice, limit) or _declined(answer.question, limit)]
     head = f"<i>{notice}</i>\n\n" if notice else ""
-    sentence = fit(answer.answer_sentence, limit // 3)
-    if answer.declined or not (answer.passages or sentence):
+    if answer.declined or not (answer.passages or answer.answer_sentence.strip()):
         return [head + _declined(answer.question, limit - units(head))]
-    if sentence:
-        head += f"<b>{sentence}</b>"
-    return [_with_passages(head, answer.passages, limit)]
+    if not answer.passages:
+        return [head + f"<b>{fit(answer.answer_sentence, limit - units(head) - 7)}</b>"]
+    return [_with_passages(head, answer.answer_sentence, answer.passages, limit)]
+
+
+def more_html(hits: Sequence[Hit], limit: int = TELEGRAM_LIMIT) -> str:
+    """The passages behind the "More" button, each collapsed in an expandable quote with its citation."""
+    if not hits:
+        return "There are no more passages for that answer."
+    return _collapsed(f"<b>{len(hits)} more passage{'s' if len(hits) != 1 else ''}</b>", hits, limit)
+
+
+def shown_units(html: str) -> int:
+    """Units of the text ``html`` shows (tags take none, an entity takes one character)."""
+    return units(unescape(re.sub(r"<[^>]+>", "", html)))
 
 
 def sources_html(sources: Sequence[Source], limit: int = TELEGRAM_LIMIT) -> str:
@@ -108,23 +128,60 @@ def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATIO
     return f"<i>{name}</i>" + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
 
 
-def _with_passages(head: str, hits: Sequence[Hit], limit: int) -> str:
+def _with_passages(head: str, sentence: str, hits: Sequence[Hit], limit: int) -> str:
+    """``head``, the answering sentence, the first passage as a short excerpt with its citation, the rest
+    collapsed. The sentence shows whole in the excerpt; the line above it is cut first when room is short."""
+    first, others = hits[0], hits[1:]
     part = min(CITATION_PART, limit // 12)
-    frames = [("\n\n<blockquote>", "</blockquote>\n" + _citation(h.passage.title, h.passage.outlet, h.passage.date,
-                                                             h.passage.file, part))
-              for h in hits]
+    cite = "\n" + _citation(first.passage.title, first.passage.outlet, first.passage.date, first.passage.file, part)
+    room = (min(VISIBLE, limit) - shown_units(head) - shown_units(cite) - 8
+            - (PREVIEW + 2 if others else 0))  # the other passages share one collapsed quote
+    said = fit(first.sentence or sentence, min(HEADLINE, limit // 4))
+    floor = min(MIN_HEADLINE, limit // 8)
+    quote = _excerpt(first, said, room - shown_units(said) - min(units(fit(sentence, limit)), floor))
+    line = fit(sentence, max(room - shown_units(quote), floor))
+    body = (head + (f"<b>{line}</b>\n\n" if line else "") + f"<blockquote>{quote}</blockquote>" + cite)
+    if not others or limit - units(body) < MIN_PASSAGE + 200:
+        return body
+    return _collapsed(body, others, limit, together=True)
+
+
+def _excerpt(hit: Hit, said: str, room: int) -> str:
+    """``said`` (the escaped answering sentence) in bold, with the sentences either side of it while they
+    fit ``room`` more units: both, else the one after, else the one before, else none."""
+    best = f"<b>{said}</b>"
+    before, after = (escape(_UNSENDABLE.sub("", t).strip(), quote=False) for t in (hit.before, hit.after))
+    for b, a in ((before, after), ("", after), (before, "")):
+        if (b or a) and shown_units(b) + shown_units(a) + 2 <= room:
+            return " ".join(p for p in (b, best, a) if p)
+    return best
+
+
+def _collapsed(head: str, hits: Sequence[Hit], limit: int, together: bool = False) -> str:
+    """``head`` then ``hits``, each opening with its citation, in expandable quotes: one quote for all
+    (``together``: a phone shows one quote's opening, not one per passage) or one each. Passages that
+    cannot get useful room are left out; the others share what is left of ``limit``."""
+    part = min(CITATION_PART, limit // 12)
+    cites = [_citation(h.passage.title, h.passage.outlet, h.passage.date, h.passage.file, part) for h in hits]
+    if together:
+        frames = [("\n\n" if i else "\n\n<blockquote expandable>") + c + "\n" for i, c in enumerate(cites)]
+    else:
+        frames = ["\n\n<blockquote expandable>" + c + "\n" for c in cites]
+    ends = ["</blockquote>"] * (1 if together else len(frames))
     texts = [h.text or h.passage.text for h in hits]
     while frames:
-        fixed = units(head) + sum(units(a) + units(b) for a, b in frames)
+        fixed = units(head) + sum(units(f) for f in frames) + units("".join(ends[: len(frames)]))
         if fixed + MIN_PASSAGE * len(frames) <= limit:
             break
         frames.pop()
-    budgets = _share(limit - units(head) - sum(units(a) + units(b) for a, b in frames),
+    if not frames:
+        return head
+    ends = ends[: 1 if together else len(frames)]
+    budgets = _share(limit - units(head) - sum(units(f) for f in frames) - units("".join(ends)),
                      [units(escape(t, quote=False)) for t in texts[: len(frames)]])
-    quoted = [fit(t, n) for t, n in zip(texts, budgets)]
-    body = "".join(a + q + b if q else "\n\n" + b.removeprefix("</blockquote>\n")
-                   for (a, b), q in zip(frames, quoted))
-    return (head + body).strip("\n") or _declined("", limit)
+    quoted = [f + fit(t, n) for f, t, n in zip(frames, texts, budgets)]
+    body = "".join(quoted) + ends[0] if together else "".join(q + e for q, e in zip(quoted, ends))
+    return head + body
 
 
 def _share(total: int, wants: list[int]) -> list[int]:

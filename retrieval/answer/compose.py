@@ -113,10 +113,8 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
             calibration: Calibration = Calibration()) -> Answer:
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
     reason = decide(ev, policy, rules)
-    hits = tuple(
-        Hit(r.passage, r.score, readable(r.passage.sentences[r.sentence_index].text), readable(excerpt(r)))
-        for r in ev.ranked[:top_k]
-    )
+    hits = tuple(_hit(r, readable) for r in ev.ranked[: 2 * top_k])  # as many again for "More": cheap, all ranked
+    hits, more = hits[:top_k], hits[top_k:]
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:
         top = ev.ranked[0]
@@ -125,5 +123,13 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
                      **{k: round(v, 3) for k, v in seen.items()})
     if reason:
         return Answer(question, declined=True, declined_reason=reason, debug=debug)
-    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug,
+    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug, more=more,
                   confidence=round(calibration.probability(seen), 3))
+
+
+def _hit(r: Ranked, readable: Callable[[str], str]) -> Hit:
+    """The shown form of one ranked passage: its best sentence, excerpt and the sentences either side."""
+    sents, i = r.passage.sentences, r.sentence_index
+    before = readable(sents[i - 1].text) if i > 0 else ""
+    after = readable(sents[i + 1].text) if i + 1 < len(sents) else ""
+    return Hit(r.passage, r.score, readable(sents[i].text), readable(excerpt(r)), before, after)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.ingest.metadata import iso_date, proper_name, stated_date
 from retrieval.text.names import is_name
 from retrieval.progress import stage
 from retrieval.types import Article, Block, Skipped
@@ -42,9 +43,10 @@ _CONTACT = re.compile(
 )
 _PHOTO = re.compile(r"^(?:photo|photos|image|picture|pic|file photo)\b.{0,80}\b(?:by|courtesy|credit)", re.I)
 _BREADCRUMB = re.compile(r"(?:\s[>»›|/]\s?.*){2,}|^[^.!?]{0,40}\|[^.!?]{0,40}$|^your location", re.I)
-# "Nur-Sultan, June 6 (Xinhua)"
+# "Nur-Sultan, June 6 (Xinhua)", "ALMATY, March 14, 2024 (Xinhua)"
 _DATELINE_PAREN = re.compile(
-    rf"^(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\s*\((?P<outlet>[^)]{{2,40}})\)"
+    rf"^(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+(?:19|20)\d\d)?)"
+    rf"\s*\((?P<outlet>[^)]{{2,40}})\)"
 )
 # "China News Service, Nur-Sultan, May 29th."
 _DATELINE_OUTLET = re.compile(
@@ -266,6 +268,9 @@ class Cleaner:
             m = _REPORTED.search(head[:400])
             outlet = m.group("outlet") if m else ""
         date = date or _date_in(head[:300])
+        # the first full date near the top (a timestamp) gives the year a dateline leaves out ("May 29th")
+        near = next(filter(None, (stated_date(_date_in(ln.text)) for ln in lines[:15])), None)
+        date, outlet = iso_date(date, near), proper_name(outlet)
         return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks), byline,
                        _author(byline.text) if byline else "")
 

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from bm25s.stopwords import STOPWORDS_EN_PLUS
+from retrieval.text.stopwords import ENGLISH as STOPWORDS_EN_PLUS
 
 # question phrasing that carries no topic
 STOPWORDS = frozenset(STOPWORDS_EN_PLUS) | {

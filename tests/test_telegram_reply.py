@@ -1,0 +1,74 @@
+"""What a phone shows: the reply's shape through the real Application and the Bot API stand-in.
+
+The answering sentence bold, one short excerpt with its citation, the other passages in one
+collapsed expandable quote, at most ~700 units visible before anything is expanded, and a
+"More" button that brings the passages ranked next.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.telegram.handlers import MORE_GONE
+from tests.botapi_standin import telegram_html_text, telegram_visible_units
+from tests.conftest import DEV_SET
+from tests.test_telegram import QUESTION, bot, run_bot, valid_reply  # noqa: F401 - fixtures
+
+PHONE_SCREEN = 700
+
+
+def more_button(botapi, sent) -> dict:
+    [button] = [b for b in botapi.buttons(sent) if b["text"] == "More"]
+    return button
+
+
+def test_a_reply_shows_little_before_expanding_and_keeps_the_answer_bold(botapi, bot, engine):
+    alice = botapi.new_user("Alice")
+    questions = [json.loads(line)["q"] for line in DEV_SET.read_text().splitlines()[:12]]
+    asked = [botapi.send_text(alice, q) for q in questions]
+    for q, update in zip(questions, asked):
+        [reply] = botapi.wait_for_replies(update)
+        shown = valid_reply(reply)
+        answer = engine.answer(q)
+        if answer.declined:
+            continue
+        assert telegram_visible_units(reply.text) <= PHONE_SCREEN, (q, reply.text)
+        headline = telegram_html_text(reply.text.split("</b>")[0] + "</b>")
+        assert answer.answer_sentence.startswith(headline.rstrip("…")), "the answering sentence opens in bold"
+        assert f"<b>{answer.passages[0].sentence}"[:60] in reply.text.split("<blockquote>")[1], \
+            "the excerpt carries the answering sentence in bold"
+        assert reply.text.count("<blockquote expandable>") == 1, "the other passages are collapsed together"
+        for hit in answer.passages:
+            assert hit.passage.title[:40] in shown, "every passage keeps its citation"
+
+
+def test_more_brings_the_passages_ranked_next_and_the_button_goes(botapi, bot, engine):
+    alice = botapi.new_user("Alice")
+    asked = botapi.send_text(alice, QUESTION)
+    [reply] = botapi.wait_for_replies(asked)
+    button = more_button(botapi, reply)
+    assert len(button["callback_data"].encode()) <= 64
+    pressed = botapi.press(alice, reply, button["callback_data"])
+    [more] = botapi.wait_for_replies(pressed)
+    shown = valid_reply(more)
+    expected = engine.answer(QUESTION).more
+    assert expected and more.text.count("<blockquote expandable>") == len(expected)
+    assert all(h.sentence[:50] in shown for h in expected), "the passages ranked after the top 3"
+    botapi.wait_for_calls("editMessageReplyMarkup")
+    assert botapi.buttons(reply) == [], "pressed once, the button is gone"
+    assert botapi.answered, "the press is acknowledged so the phone stops its spinner"
+
+
+def test_a_press_on_a_forgotten_answer_says_to_ask_again(botapi, bot):
+    alice = botapi.new_user("Alice")
+    [reply] = botapi.wait_for_replies(botapi.send_text(alice, QUESTION))
+    [gone] = botapi.wait_for_replies(botapi.press(alice, reply, "more:no-such-key"))
+    assert gone.plain == MORE_GONE
+
+
+def test_declines_and_greetings_stay_short_without_buttons(botapi, bot):
+    alice = botapi.new_user("Alice")
+    declined, start = botapi.send_text(alice, "Who won the 1930 World Cup?"), botapi.send_command(alice, "start")
+    for update in (declined, start):
+        [reply] = botapi.wait_for_replies(update)
+        assert len(valid_reply(reply)) < 300 and botapi.buttons(reply) == []
