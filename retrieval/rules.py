@@ -1,4 +1,4 @@
-"""The registry of wording rules: every heuristic that reads a question's or an article's wording.
+"""The registry of wording rules (names only; it imports nothing, so settings can check against it): every heuristic that reads a question's or an article's wording.
 
 Each rule is named here once, with what it does; ``BOT_RULES_OFF`` (``Settings.rules_off``) switches
 any of them off, so ``benchmarks/ablate.py`` can measure what each one is worth on every question set
