@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import sys
 from pathlib import Path
@@ -9,13 +10,18 @@ from typing import Callable, TextIO
 
 from bot.wrap import span_words, terminal_width, wrap, wrap_block, wrap_words
 from retrieval.engine import Engine
+from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.types import Answer, Source
 
 HELP = """Ask a question about the articles in plain English, e.g.
   {example}
 Commands: /sources  list the indexed articles
+          /good     the last answer helped (/bad: it did not)
           /help     this text
           /quit     leave (Ctrl-D works too)"""
+RATED = "Thanks: noted {thumb} for the last answer."
+NOTHING_TO_RATE = "Nothing to rate yet: ask a question first."
+NOT_LOGGING = "The question log is off (BOT_LOG_QUESTIONS=0), so ratings are not kept."
 
 
 class Style:
@@ -70,6 +76,8 @@ def render_answer(answer: Answer, style: Style, width: int | None = None) -> str
         p = hit.passage
         lines += [style.dim(line) for line in
                   wrap(f"Source: {citation(p.title, p.outlet, p.date, p.file)}", width, "    ", "      ")]
+        if p.url:
+            lines.append(style.dim(f"    {p.url}"))  # whole, never wrapped: a terminal can open it
     return "\n".join(lines)
 
 
@@ -105,9 +113,37 @@ def _save_history(readline, history: Path) -> None:
         pass
 
 
-def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = sys.stdout) -> None:
-    """Loop until /quit or end of input; every line goes to the engine unchanged."""
+def rate_last(log: QuestionLog, user: str, answer_id: str, up: bool) -> str:
+    """/good or /bad: rate the last answer; what to tell the user."""
+    if not log.enabled:
+        return NOT_LOGGING
+    if not answer_id:
+        return NOTHING_TO_RATE
+    log.rate(answer_id, user, up)
+    return RATED.format(thumb="👍" if up else "👎")
+
+
+def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = sys.stdout,
+             log: QuestionLog | None = None, user: str = "") -> None:
+    """Loop until /quit or end of input; every line goes to the engine unchanged, and into the question log."""
+    log = log or QuestionLog.open(engine.settings)
+    try:
+        _chat(engine, read, out, log, Asker("console", user or local_user()))
+    finally:
+        log.close()
+
+
+def local_user() -> str:
+    """Who is at this terminal (the login name), for the console and ``ask`` doors of the question log."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name in the environment or the password database (some containers)
+        return str(os.getuid()) if hasattr(os, "getuid") else "local"
+
+
+def _chat(engine: Engine, read: Callable[[str], str], out: TextIO, log: QuestionLog, asker: Asker) -> None:
     style = Style(out)
+    last = ""  # the answer id /good and /bad rate
     if read is input and sys.stdin.isatty():
         _enable_line_editing()
     print(wrap_block(f"Ask about the {len(engine.sources())} indexed articles. /help for commands, /quit to leave.",
@@ -126,7 +162,11 @@ def run_chat(engine: Engine, read: Callable[[str], str] = input, out: TextIO = s
                   file=out)
         elif command == "/sources":
             print(render_sources(engine.sources()), file=out)
+        elif command in ("/good", "/bad"):
+            print(rate_last(log, asker.user, last, command == "/good"), file=out)
         elif command.startswith("/") and " " not in command:
             print(wrap_block(f"Unknown command {command}. /help lists the commands.", terminal_width()), file=out)
         else:
-            print(render_answer(engine.answer(line), style), file=out, flush=True)
+            logged = log.answer(engine.answer, line, asker)
+            last = logged.answer_id if not logged.answer.unusable else last
+            print(render_answer(logged.answer, style), file=out, flush=True)

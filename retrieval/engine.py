@@ -95,7 +95,7 @@ class Engine:
         fingerprint = _fingerprint(folder)
         articles, skipped = load_articles(folder, progress=progress)
         if not articles:
-            why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt or .md files"
+            why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt, .md or .html files"
             raise CorpusProblem(f"no usable articles in {folder} ({why})")
         previous = self._previous()
         writer = self.store.writer()

@@ -7,6 +7,7 @@ environment variable; ``.env.example`` documents them all.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def _int(env: dict, name: str, default: int, low: int = 0, high: int | None = No
     return value
 
 
+def _float(env: dict, name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
 def _ids(env: dict, name: str) -> frozenset[int]:
     raw = env.get(name, "").replace(";", ",")
     out = set()
@@ -62,6 +76,17 @@ def _ids(env: dict, name: str) -> frozenset[int]:
     return frozenset(out)
 
 
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
+
+
 def _rules(env: dict, name: str) -> frozenset[str]:
     from retrieval.rules import UnknownRule, parse_rules
 
@@ -74,6 +99,22 @@ def _rules(env: dict, name: str) -> frozenset[str]:
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
+
+
+_COLLECTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")  # Milvus names; builds add _<time>_<rand>_m
+
+
+def _milvus_uri(env: dict) -> str:
+    """BOT_MILVUS_URI as pymilvus takes it: an http(s) server address, or a Milvus Lite ``.db`` file path
+    (made absolute: Milvus Lite keys its in-process server by path). Empty means the index folder's file."""
+    raw = env.get("BOT_MILVUS_URI", "").strip()
+    if not raw or raw.lower().startswith(("http://", "https://")):
+        return raw
+    if "://" in raw:
+        raise SettingsError(f"BOT_MILVUS_URI must be http(s)://host:port or a path to a .db file, got {raw!r}")
+    if not raw.endswith(".db"):
+        raise SettingsError(f"BOT_MILVUS_URI as a Milvus Lite file must end in .db, got {raw!r}")
+    return str(Path(raw).expanduser().resolve())
 
 
 @dataclass(frozen=True)
@@ -100,7 +141,25 @@ class Settings:
     model_cache_dir: Path = PROJECT_ROOT / ".cache" / "models"
     approximate_from: int = 50_000
     example_question: str = DEFAULT_EXAMPLE_QUESTION
+    fetch_timeout: float = 20.0  # seconds, each of connect / read (newsbot add, watch)
+    fetch_max_bytes: int = 5_000_000
+    fetch_max_redirects: int = 5
+    fetch_user_agent: str = ""  # "" = newsbot's own, naming itself
+    watch_minutes: float = 30.0
+    db_path: Path = PROJECT_ROOT / ".data" / "newsbot.sqlite"  # the question log and ratings
+    log_questions: bool = True
+    log_retention_days: int = 90
+    store: str = "faiss"
+    milvus_uri: str = ""
+    milvus_token: str = field(default="", repr=False)
+    milvus_collection: str = "newsbot"
+    milvus_timeout: int = 10
     rules_off: frozenset[str] = frozenset()  # wording rules switched off (retrieval/rules.py)
+
+    @property
+    def milvus_target(self) -> str:
+        """Where the Milvus store lives: a server URL, or a Milvus Lite file (the index folder's by default)."""
+        return self.milvus_uri or str(self.index_dir / "milvus.db")
 
     @classmethod
     def from_env(cls, environ: dict | None = None, dotenv: Path | None = None) -> "Settings":
@@ -130,6 +189,19 @@ class Settings:
             model_cache_dir=_path(env, "BOT_MODEL_CACHE", cls.model_cache_dir),
             approximate_from=_int(env, "BOT_APPROXIMATE_FROM", 50_000, low=1),
             example_question=" ".join(env.get("BOT_EXAMPLE_QUESTION", "").split()) or DEFAULT_EXAMPLE_QUESTION,
+            fetch_timeout=_float(env, "BOT_FETCH_TIMEOUT_SECONDS", 20.0, low=0.1, high=600),
+            fetch_max_bytes=_int(env, "BOT_FETCH_MAX_BYTES", 5_000_000, low=1024),
+            fetch_max_redirects=_int(env, "BOT_FETCH_MAX_REDIRECTS", 5, low=0, high=30),
+            fetch_user_agent=" ".join(env.get("BOT_FETCH_USER_AGENT", "").split()),
+            watch_minutes=_float(env, "BOT_WATCH_MINUTES", 30.0, low=0.01, high=7 * 24 * 60),
+            db_path=_path(env, "BOT_DB_PATH", cls.db_path),
+            log_questions=_bool(env, "BOT_LOG_QUESTIONS", True),
+            log_retention_days=_int(env, "BOT_LOG_RETENTION_DAYS", 90, low=1, high=36500),
+            store=env.get("BOT_STORE", "faiss").strip().lower() or "faiss",
+            milvus_uri=_milvus_uri(env),
+            milvus_token=env.get("BOT_MILVUS_TOKEN", "").strip(),
+            milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
+            milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
             rules_off=_rules(env, "BOT_RULES_OFF"),
         )
         if s.embed_backend not in ("onnx", "torch"):
@@ -138,6 +210,11 @@ class Settings:
             raise SettingsError(f"BOT_INDEX_TYPE must be auto, flat, ivf or hnsw, got {s.index_type!r}")
         if s.question_scripts not in ("auto", "latin", "any"):
             raise SettingsError(f"BOT_QUESTION_SCRIPTS must be auto, latin or any, got {s.question_scripts!r}")
+        if s.store not in ("faiss", "milvus"):
+            raise SettingsError(f"BOT_STORE must be faiss or milvus, got {s.store!r}")
+        if not _COLLECTION.fullmatch(s.milvus_collection):
+            raise SettingsError("BOT_MILVUS_COLLECTION must be a letter or _ then up to 40 letters, digits or _, "
+                                f"got {s.milvus_collection!r}")
         return s
 
     def with_(self, **changes) -> "Settings":

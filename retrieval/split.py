@@ -109,4 +109,4 @@ def _passage(article: Article, sents: tuple[Sentence, ...]) -> Passage:
     pid = hashlib.sha1(key.encode()).hexdigest()[:16]
     return Passage(pid, article.file, article.title, article.date, article.outlet,
                    sents[0].start, sents[-1].end, sents,
-                   article.byline.text if article.byline else "", article.author)
+                   article.byline.text if article.byline else "", article.author, article.url)

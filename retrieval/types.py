@@ -29,6 +29,7 @@ class Article:
     blocks: tuple[Block, ...]
     byline: Block | None = None  # "By Jane Doe", "Chinese ambassador to KazakhstanZhang Xiao" as the page has it
     author: str = ""  # the name the byline ends in ("Zhang Xiao")
+    url: str = ""  # the page's canonical address, when it came from the web (front matter or HTML); "" otherwise
 
     @property
     def text(self) -> str:
@@ -58,6 +59,7 @@ class Passage:
     sentences: tuple[Sentence, ...]
     byline: str = ""  # the article's byline line, as the page has it; "" when it has none
     author: str = ""  # the name it ends in
+    url: str = ""  # the article's web address, so a citation can link to the page; "" when unknown
 
     @property
     def text(self) -> str:
@@ -80,7 +82,7 @@ class Passage:
         return cls(
             id=d["id"], file=d["file"], title=d["title"], date=d["date"],
             outlet=d["outlet"], start=int(d["start"]), end=int(d["end"]), sentences=sents,
-            byline=d.get("byline", ""), author=d.get("author", ""),
+            byline=d.get("byline", ""), author=d.get("author", ""), url=d.get("url", ""),
         )
 
 
@@ -123,7 +125,7 @@ class Hit:
         p = self.passage
         return {
             "text": self.text, "file": p.file, "title": p.title, "date": p.date,
-            "outlet": p.outlet, "score": round(float(self.score), 4), "sentence": self.sentence,
+            "outlet": p.outlet, "url": p.url, "score": round(float(self.score), 4), "sentence": self.sentence,
         }
 
 

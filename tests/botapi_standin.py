@@ -1,8 +1,9 @@
 """A Telegram Bot API stand-in on 127.0.0.1 for end-to-end tests of the real bot.
 
 It serves the methods python-telegram-bot calls (getMe, getUpdates with long
-polling, sendMessage, sendChatAction, setMyCommands, webhooks, ...), queues
-updates from simulated users, records every call, checks replies the way
+polling, sendMessage, sendChatAction, setMyCommands, webhooks, inline keyboards:
+answerCallbackQuery and editMessageReplyMarkup, ...), queues updates from
+simulated users (messages, and presses of the bot's inline buttons), records every call, checks replies the way
 Telegram does (HTML entities, 4096 units) and injects faults per method.
 Everything is thread-safe; waiting helpers block on a condition, never poll.
 
@@ -256,6 +257,8 @@ class BotApiStandIn:
         self._replies: dict[tuple[int, int], list[Sent]] = defaultdict(list)  # (chat, message) -> replies
         self.markups: dict[tuple[int, int], dict] = {}  # (chat, message) -> its inline keyboard now
         self.answered: list[dict] = []  # answerCallbackQuery calls' parameters
+        self.callbacks: set[str] = set()  # ids of the callback queries made
+        self.callback_answers: dict[str, dict] = {}  # callback query id -> answerCallbackQuery's params
         self.rejected: list[tuple[str, dict, str]] = []  # (method, params, description) of 400s
         self.commands: list[dict] = []
         self.webhook: dict = {}
@@ -383,19 +386,20 @@ class BotApiStandIn:
                                  date=original["date"])
 
     def make_press(self, user: dict, sent: Sent, data: str) -> dict:
-        """A ``callback_query`` update: ``user`` pressed the inline button with ``data`` under ``sent``."""
+        """A ``callback_query`` update: ``user`` pressed the inline button with ``data`` under ``sent``
+        (whether or not it is still there: an old client can press a button since removed)."""
         message = self._as_message(sent)
-        with self._cond:
-            markup = self.markups.get((sent.chat_id, sent.message_id))
-        if markup:
-            message["reply_markup"] = markup
         query = {"id": str(next(self._ids)), "from": user, "message": message,
                  "chat_instance": str(sent.chat_id), "data": data}
+        with self._cond:
+            self.callbacks.add(query["id"])
         return {"update_id": next(self._update_ids), "callback_query": query}
 
     def _as_message(self, sent: Sent) -> dict:
-        return {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chats[sent.chat_id],
-                "from": self.bot_user, "text": sent.plain}
+        message = {"message_id": sent.message_id, "date": int(time.time()), "chat": self.chats[sent.chat_id],
+                   "from": self.bot_user, "text": sent.plain}
+        markup = self.markups.get((sent.chat_id, sent.message_id))
+        return {**message, "reply_markup": markup} if markup else message
 
     # ----------------------------------------------------------------- queueing updates
 
@@ -465,6 +469,12 @@ class BotApiStandIn:
         chat_id = chat if isinstance(chat, int) else chat["id"]
         with self._cond:
             return [s for s in self.sent if s.chat_id == chat_id]
+
+    def wait_for_callback_answer(self, update: dict, timeout: float = 15.0) -> dict:
+        """Wait until the bot has answered the callback query in ``update``; answerCallbackQuery's params."""
+        query_id = update["callback_query"]["id"]
+        return self.wait_for(lambda s: s.callback_answers.get(query_id), timeout,
+                             f"an answer to callback query {query_id}")
 
     def calls_to(self, method: str) -> list[Call]:
         with self._cond:
@@ -613,47 +623,59 @@ class BotApiStandIn:
         plain = self._check_text(text, mode)
         reply = params.get("reply_parameters") or {}
         reply_to = _int(reply.get("message_id")) if reply else _int(params.get("reply_to_message_id"))
+        markup = self._check_markup(params["reply_markup"]) if params.get("reply_markup") else None
         with self._cond:
             chat = self.chats.get(chat_id)
             if chat is None:
                 raise _BadRequest("chat not found")
             sent = Sent(next(self._ids), chat_id, text, mode, reply_to, plain, params=params)
             self.sent.append(sent)
-            markup = params.get("reply_markup")
             if markup:
-                self._check_markup(markup)
                 self.markups[chat_id, sent.message_id] = markup
             if reply_to is not None:
                 self._replies[chat_id, reply_to].append(sent)
             self._cond.notify_all()
         return {**self._as_message(sent), "message_id": sent.message_id}
 
-    def _check_markup(self, markup: dict) -> None:
-        for row in markup.get("inline_keyboard", []):
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(str(data).encode()) <= 64:
-                    raise _BadRequest("BUTTON_DATA_INVALID")  # Telegram's limit on callback_data
-
     def _api_answerCallbackQuery(self, params: dict) -> bool:
-        if not params.get("callback_query_id"):
+        query_id = str(params.get("callback_query_id") or "")
+        if not query_id:
             raise _BadRequest("query id is empty")
+        if len(str(params.get("text", ""))) > 200:
+            raise _BadRequest("MESSAGE_TOO_LONG")
         with self._cond:
+            if query_id not in self.callbacks or query_id in self.callback_answers:
+                raise _BadRequest("query is too old and response timeout expired or query ID is invalid")
             self.answered.append(params)
+            self.callback_answers[query_id] = params
             self._cond.notify_all()
         return True
 
     def _api_editMessageReplyMarkup(self, params: dict) -> dict:
-        chat_id, message_id = _int(params.get("chat_id")), _int(params.get("message_id"))
+        key = (_int(params.get("chat_id")), _int(params.get("message_id")))
+        markup = self._check_markup(params.get("reply_markup") or {})
         with self._cond:
-            sent = next((s for s in self.sent if (s.chat_id, s.message_id) == (chat_id, message_id)), None)
+            sent = next((m for m in self.sent if (m.chat_id, m.message_id) == key), None)
             if sent is None:
                 raise _BadRequest("message to edit not found")
-            markup = params.get("reply_markup") or {}
-            self._check_markup(markup)
-            self.markups[chat_id, message_id] = markup
+            if (self.markups.get(key) or {}).get("inline_keyboard", []) == markup.get("inline_keyboard", []):
+                raise _BadRequest("message is not modified: specified new message content and reply markup are "
+                                  "exactly the same as a current content and reply markup of the message")
+            self.markups[key] = markup
             self._cond.notify_all()
-        return {**self._as_message(sent), **({"reply_markup": markup} if markup else {})}
+            return self._as_message(sent)
+
+    @staticmethod
+    def _check_markup(markup: dict) -> dict:
+        """Telegram's limits on an inline keyboard: a text per button, callback data of 1-64 bytes."""
+        for row in markup.get("inline_keyboard", ()):
+            for button in row:
+                if not str(button.get("text", "")).strip():
+                    raise _BadRequest("text buttons are unallowed in the inline keyboard")
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _BadRequest("BUTTON_DATA_INVALID")  # Telegram's limit on callback_data
+        return markup
 
     def _api_sendChatAction(self, params: dict) -> bool:
         if params.get("action") not in CHAT_ACTIONS:

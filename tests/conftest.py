@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,19 +21,23 @@ pytest_plugins = ["tests.botapi_standin"]  # the Bot API stand-in's `botapi` fix
 
 SEEDS = PROJECT_ROOT / "seeds"
 DEV_SET = PROJECT_ROOT / "eval" / "dev.jsonl"
+# the question log of every test that does not choose its own: never the project's .data/
+TEST_DATA = Path(tempfile.mkdtemp(prefix="newsbot-tests-"))
+atexit.register(shutil.rmtree, TEST_DATA, True)
+TEST_DB = TEST_DATA / "newsbot.sqlite"
 
 
 def make_settings(corpus: Path, index: Path, **changes) -> Settings:
     """Settings isolated from the developer's environment and .env."""
     return Settings.from_env(environ={}, dotenv=Path("/nonexistent")).with_(
-        corpus_dir=corpus, index_dir=index, **changes)
+        corpus_dir=corpus, index_dir=index, **{"db_path": TEST_DB, **changes})
 
 
 def bot_process_env(**extra: str) -> dict[str, str]:
     """This process's environment without the bot's own settings (BOT_*, TELEGRAM_*), plus ``extra``:
-    a developer's settings must not leak into a bot started as a subprocess."""
+    a developer's settings must not leak into a bot started as a subprocess (nor its log into .data/)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    return {**env, **extra}
+    return {**env, "BOT_DB_PATH": str(TEST_DB), **extra}
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from bot.telegram import (
     POLLING, check_telegram_settings, run_telegram, webhook_options,
 )
 from retrieval.settings import DEFAULT_EXAMPLE_QUESTION, Settings
+from tests.conftest import TEST_DB
 from tests.botapi_standin import MESSAGE_LIMIT, ApplicationThread, Fault, telegram_html_text, telegram_units
 
 
@@ -27,7 +28,7 @@ QUESTION = "when was diplomatic relations established?"
 
 def telegram_settings(botapi, **env: str) -> Settings:
     """Settings as the bot reads them, pointed at the stand-in, isolated from the developer's .env."""
-    base = {"TELEGRAM_BOT_TOKEN": botapi.token, "TELEGRAM_API_BASE_URL": botapi.root_url}
+    base = {"TELEGRAM_BOT_TOKEN": botapi.token, "TELEGRAM_API_BASE_URL": botapi.root_url, "BOT_DB_PATH": str(TEST_DB)}
     return Settings.from_env(environ={**base, **env}, dotenv=Path("/nonexistent"))
 
 

@@ -13,6 +13,7 @@ import sys
 
 from bot.telegram import add_telegram_arguments
 from retrieval.settings import PROJECT_ROOT
+from tests.conftest import TEST_DB
 
 
 STUB_BOT = """
@@ -35,7 +36,8 @@ print("stopped cleanly")
 def bot_env(**values: str) -> dict[str, str]:
     """The environment with every Telegram setting pinned, so a developer's .env cannot leak in."""
     pinned = {"TELEGRAM_BOT_TOKEN": "", "TELEGRAM_API_BASE_URL": "", "TELEGRAM_ALLOWED_USERS": "",
-              "TELEGRAM_ALLOWED_CHATS": "", "BOT_QUESTIONS_PER_MINUTE": "0", "BOT_LOG_LEVEL": "INFO"}
+              "TELEGRAM_ALLOWED_CHATS": "", "BOT_QUESTIONS_PER_MINUTE": "0", "BOT_LOG_LEVEL": "INFO",
+              "BOT_DB_PATH": str(TEST_DB)}
     return {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **pinned, **values}
 
 

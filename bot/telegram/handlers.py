@@ -1,5 +1,6 @@
 """The handlers: pick the question out of a message, call ``engine.answer`` in a worker
-thread, send ``render.telegram_html`` back. No answering logic lives here."""
+thread, send ``render.telegram_html`` back with the 👍 / 👎 buttons, record a press.
+No answering or logging logic lives here (see retrieval.feedback)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import (
+    BadRequest,
     TelegramError,
 )
 from telegram.ext import (
@@ -31,9 +33,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.telegram import buttons
 from bot.telegram.more import PREFIX as MORE, Shelf
 from bot.telegram.render import more_html, sources_html, telegram_html
 from retrieval.errors import IndexProblem
+from retrieval.feedback.log import Asker, QuestionLog
 from retrieval.settings import Settings
 
 if TYPE_CHECKING:
@@ -68,12 +72,14 @@ REFUSAL = "Sorry, this bot is private and only answers its allowed users and cha
 SLOW_DOWN = "You're asking faster than I can answer. Please wait a minute and try again."
 SOMETHING_WRONG = "Sorry, something went wrong on my side. Please try again in a moment."
 MORE_GONE = "That answer is too old for more passages. Please ask again."
+THANKS = "Thanks"
 
 
-def answer_keyboard(more: str = "") -> InlineKeyboardMarkup | None:
-    """The buttons under an answer (one row): "More" when further passages are kept under key ``more``.
-    Other buttons for an answer belong in this row too."""
+def answer_keyboard(more: str = "", answer_id: str = "") -> InlineKeyboardMarkup | None:
+    """The buttons under an answer (one row): "More" when further passages are kept under key ``more``,
+    then 👍 / 👎 when the answer was logged under ``answer_id``. Other buttons for an answer belong here too."""
     row = [InlineKeyboardButton("More", callback_data=MORE + more)] if more else []
+    row += buttons.feedback_row(answer_id) if answer_id else []
     return InlineKeyboardMarkup([row]) if row else None
 
 
@@ -114,8 +120,10 @@ async def typing(bot: Any, chat_id: int):
 class NewsBot:
     """The handlers, sharing one engine, one allow-list and one per-user question limit."""
 
-    def __init__(self, settings: Settings, engine: "Engine", workers: int | None = None):
+    def __init__(self, settings: Settings, engine: "Engine", workers: int | None = None,
+                 questions: QuestionLog | None = None):
         self.engine = engine
+        self.questions = questions or QuestionLog.open(settings)
         self.example = settings.example_question
         self.allowed = AllowList(settings.telegram_allowed_users, settings.telegram_allowed_chats)
         self.limit = QuestionLimit(settings.questions_per_minute)
@@ -139,6 +147,7 @@ class NewsBot:
         app.add_handler(MessageHandler(talk & filters.TEXT & ~filters.COMMAND, self.question))
         app.add_handler(MessageHandler(talk & filters.COMMAND & filters.ChatType.PRIVATE, self.unknown))
         app.add_handler(MessageHandler(talk & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.not_text))
+        app.add_handler(CallbackQueryHandler(self.rated, pattern=buttons.PATTERN))
         app.add_error_handler(self.on_error)
 
     async def gate(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -190,17 +199,31 @@ class NewsBot:
 
     async def answer(self, message: Message, question: str) -> None:
         """Answer ``question`` in a worker thread under the user's question limit, replying to ``message``."""
-        verdict = self.limit.take(message.from_user.id if message.from_user else message.chat_id)
+        user = message.from_user.id if message.from_user else message.chat_id
+        verdict = self.limit.take(user)
         if verdict != QuestionLimit.ALLOW:
             if verdict == QuestionLimit.WARN:
                 await reply(message, SLOW_DOWN)
             return
+        asker = Asker("telegram", str(user), message.chat.type)
         async with typing(message.get_bot(), message.chat_id):
-            answer = await asyncio.get_running_loop().run_in_executor(self.pool, self.engine.answer, question)
+            logged = await asyncio.get_running_loop().run_in_executor(
+                self.pool, self.questions.answer, self.engine.answer, question, asker)
+        answer = logged.answer
         parts = telegram_html(answer)
-        markup = answer_keyboard(self.shelf.keep(answer.more) if answer.more else "")
+        markup = answer_keyboard(self.shelf.keep(answer.more) if answer.more else "", buttons.rateable(logged))
         for i, part in enumerate(parts, 1):
             await reply(message, part, html=True, markup=markup if i == len(parts) else None)
+
+    async def rated(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A 👍 / 👎 press: record this user's rating of that answer (a later press replaces it), thank, mark it."""
+        query = update.callback_query
+        answer_id, up = buttons.parse(query.data)
+        self.questions.rate(answer_id, query.from_user.id, up)
+        await query.answer(THANKS)
+        with contextlib.suppress(BadRequest):  # "message is not modified": the same button pressed again
+            await query.edit_message_reply_markup(
+                buttons.feedback_keyboard(getattr(query.message, "reply_markup", None), answer_id, up))
 
     async def more(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """The "More" button: the passages ranked after those shown, under the answer; the button goes."""
@@ -210,8 +233,8 @@ class NewsBot:
         if query.message is None:
             return  # too old for Telegram to say which message it was under
         await reply(query.message, MORE_GONE if hits is None else more_html(hits), html=hits is not None)
-        with contextlib.suppress(TelegramError):
-            await query.edit_message_reply_markup(None)
+        with contextlib.suppress(TelegramError):  # the More button goes; the others (👍 / 👎) stay
+            await query.edit_message_reply_markup(buttons.without(getattr(query.message, "reply_markup", None), MORE))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure with its traceback and tell the user, without details, that something went wrong."""
@@ -236,6 +259,8 @@ class NewsBot:
         for task in list(self._background):
             task.cancel()
         self.pool.shutdown(wait=False, cancel_futures=True)
+        if not await asyncio.to_thread(self.questions.close):
+            log.warning("Some logged questions could not be written before stopping (see above)")
 
     # ----------------------------------------------------------------- index reload and signals
 

@@ -120,12 +120,15 @@ def _declined(question: str, limit: int) -> str:
     return echoed.format(echo) if echo else plain
 
 
-def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATION_PART) -> str:
-    """"<i>Title</i> — Outlet, date (file)": the file tells an operator which article to open or fix."""
+def _citation(title: str, outlet: str, date: str, file: str, part: int = CITATION_PART, url: str = "") -> str:
+    """"<i>Title</i> — Outlet, date (file)": the file tells an operator which article to open or fix.
+    With the page's ``url`` (http/https, up to ``part`` units) the title links to it."""
     parts = [p for p in (fit(outlet, part), fit(date, part)) if p]
-    name = fit(title, part) or "Untitled"
+    name = f"<i>{fit(title, part) or 'Untitled'}</i>"
+    if url.startswith(("https://", "http://")) and units(escape(url, quote=True)) <= part and not _UNSENDABLE.search(url):
+        name = f'<a href="{escape(url, quote=True)}">{name}</a>'
     where = fit(file, part)
-    return f"<i>{name}</i>" + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
+    return name + (" — " + ", ".join(parts) if parts else "") + (f" ({where})" if where else "")
 
 
 def _with_passages(head: str, sentence: str, hits: Sequence[Hit], limit: int) -> str:
@@ -133,7 +136,8 @@ def _with_passages(head: str, sentence: str, hits: Sequence[Hit], limit: int) ->
     collapsed. The sentence shows whole in the excerpt; the line above it is cut first when room is short."""
     first, others = hits[0], hits[1:]
     part = min(CITATION_PART, limit // 12)
-    cite = "\n" + _citation(first.passage.title, first.passage.outlet, first.passage.date, first.passage.file, part)
+    cite = "\n" + _citation(first.passage.title, first.passage.outlet, first.passage.date, first.passage.file, part,
+                            first.passage.url)
     room = (min(VISIBLE, limit) - shown_units(head) - shown_units(cite) - 8
             - (PREVIEW + 2 if others else 0))  # the other passages share one collapsed quote
     said = fit(first.sentence or sentence, min(HEADLINE, limit // 4))
@@ -162,7 +166,8 @@ def _collapsed(head: str, hits: Sequence[Hit], limit: int, together: bool = Fals
     (``together``: a phone shows one quote's opening, not one per passage) or one each. Passages that
     cannot get useful room are left out; the others share what is left of ``limit``."""
     part = min(CITATION_PART, limit // 12)
-    cites = [_citation(h.passage.title, h.passage.outlet, h.passage.date, h.passage.file, part) for h in hits]
+    cites = [_citation(h.passage.title, h.passage.outlet, h.passage.date, h.passage.file, part, h.passage.url)
+             for h in hits]
     if together:
         frames = [("\n\n" if i else "\n\n<blockquote expandable>") + c + "\n" for i, c in enumerate(cites)]
     else:

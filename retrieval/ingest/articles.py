@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.ingest.formats import HTML_SUFFIXES, for_cleaner, with_metadata
 from retrieval.ingest.metadata import iso_date, proper_name, stated_date
 from retrieval.text.names import is_name
 from retrieval.progress import stage
@@ -25,7 +26,7 @@ from retrieval.types import Article, Block, Skipped
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = (".txt", ".md") + HTML_SUFFIXES
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 _MONTH = (
@@ -298,7 +299,7 @@ def repeated_lines(texts: list[str], max_words: int = 30) -> frozenset[str]:
 def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
                   progress: bool = False) -> tuple[list[Article], list[Skipped]]:
     """Read and clean every article file; unusable files are reported, never fatal."""
-    read: list[tuple[Path, str, str]] = []
+    read: list[tuple[Path, str, str, dict[str, str]]] = []
     skipped: list[Skipped] = []
     seen: dict[str, str] = {}
     for path in stage(list_corpus(folder, skipped), "reading", progress):
@@ -312,13 +313,21 @@ def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
             skipped.append(Skipped(rel, f"duplicate of {seen[sha]}"))
             continue
         seen[sha] = rel
-        read.append((path, text, sha))
-    cleaner = Cleaner(repeated_lines([t for _, t, _ in read]))
+        prepared = for_cleaner(rel, text)  # an HTML page's article, a Markdown file's front matter
+        if isinstance(prepared, str):
+            skipped.append(Skipped(rel, prepared))
+            continue
+        body, meta = prepared
+        read.append((path, body, sha, meta))
+    cleaner = Cleaner(repeated_lines([t for _, t, _, _ in read]))
     articles = []
-    for path, text, sha in stage(read, "cleaning", progress):
+    for path, text, sha, meta in stage(read, "cleaning", progress):
         rel = path.relative_to(folder).as_posix()
         got = cleaner.clean(rel, text, sha)
-        (skipped if isinstance(got, Skipped) else articles).append(got)
+        if isinstance(got, Skipped):
+            skipped.append(got)
+        else:
+            articles.append(with_metadata(got, meta))  # what the file states wins over the cleaner's guesses
     for s in skipped:
         log.warning("skipped %s: %s", s.file, s.reason)
     return articles, skipped
