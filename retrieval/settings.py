@@ -87,6 +87,15 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
+def _rules(env: dict, name: str) -> frozenset[str]:
+    from retrieval.rules import UnknownRule, parse_rules
+
+    try:
+        return parse_rules(env.get(name, ""), name)
+    except UnknownRule as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
@@ -147,6 +156,7 @@ class Settings:
     milvus_timeout: int = 10
     milvus_cache_rows: int = 10_000  # passages (with their vectors) a Milvus snapshot keeps read; 0: none
     milvus_index: str = "flat"       # the dense index a Milvus build creates: flat (exact), hnsw, ivf
+    rules_off: frozenset[str] = frozenset()  # wording rules switched off (retrieval/rules.py)
 
     @property
     def milvus_target(self) -> str:
@@ -196,6 +206,7 @@ class Settings:
             milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
             milvus_cache_rows=_int(env, "BOT_MILVUS_CACHE_ROWS", 10_000, low=0, high=10_000_000),
             milvus_index=env.get("BOT_MILVUS_INDEX", "flat").strip().lower() or "flat",
+            rules_off=_rules(env, "BOT_RULES_OFF"),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")
