@@ -154,7 +154,7 @@ class Settings:
     milvus_token: str = field(default="", repr=False)
     milvus_collection: str = "newsbot"
     milvus_timeout: int = 10
-    milvus_cache_rows: int = 10_000  # passages (with their vectors) a Milvus snapshot keeps read; 0: none
+    milvus_cache_rows: int = 5_000  # passages (with their vectors) a Milvus snapshot keeps read; 0: none
     milvus_index: str = "flat"       # the dense index a Milvus build creates: flat (exact), hnsw, ivf
     rules_off: frozenset[str] = frozenset()  # wording rules switched off (retrieval/rules.py)
 
@@ -204,7 +204,7 @@ class Settings:
             milvus_token=env.get("BOT_MILVUS_TOKEN", "").strip(),
             milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
             milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
-            milvus_cache_rows=_int(env, "BOT_MILVUS_CACHE_ROWS", 10_000, low=0, high=10_000_000),
+            milvus_cache_rows=_int(env, "BOT_MILVUS_CACHE_ROWS", 5_000, low=0, high=10_000_000),
             milvus_index=env.get("BOT_MILVUS_INDEX", "flat").strip().lower() or "flat",
             rules_off=_rules(env, "BOT_RULES_OFF"),
         )

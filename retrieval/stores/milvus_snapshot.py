@@ -40,7 +40,7 @@ class Record(NamedTuple):
 class MilvusSnapshot:
     """One published build, read-only and safe to share between threads (``Snapshot`` in ``base``)."""
 
-    def __init__(self, store, name: str, manifest: dict, stats: dict, cache_rows: int = 10_000):
+    def __init__(self, store, name: str, manifest: dict, stats: dict, cache_rows: int = 5_000):
         self.store, self.version, self.manifest = store, name, manifest
         self.sources = [Source.from_dict(s) for s in manifest.get("sources", [])]
         self.size = int(stats["size"])
