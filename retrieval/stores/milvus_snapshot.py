@@ -2,11 +2,11 @@
 
 A snapshot is pinned to its collection (not the alias), so a build published later does not change
 what it answers from. Rows it has read are kept in two bounded caches of its own (``row_cache``):
-passage records (passage, vector, stems: one query for all three) and each passage's sentence
-vectors, both read by primary key. A published build is immutable, so a cached row is always the store's row; a new build
-is a new snapshot with empty caches. A warm answer then costs two Milvus calls (the dense and the
-BM25 search), a cold one four (plus one query per collection for the rows it lacks).
-See ``stores.milvus``.
+passage records (passage, vector, stems: one read for all three) and each passage's sentence
+vectors, both read by primary key. A published build is immutable, so a cached row is always the
+store's row; a new build is a new snapshot with empty caches. A warm answer then costs two Milvus
+calls (the dense and the BM25 search), a cold one four (one ``get`` per collection for the rows it
+lacks). See ``stores.milvus``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from retrieval.stores.row_cache import RowCache
 from retrieval.types import Passage, Source
 
 K1, B = 1.5, 0.75            # bm25s's defaults, which the local store uses
-QUERY_IDS = 1000             # ids per ``in [...]`` filter
+QUERY_IDS = 1000             # ids per ``get`` or ``in [...]`` filter
 QUERY_LIMIT = 16384          # Milvus's cap on one query's offset + limit
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to build it"
 
