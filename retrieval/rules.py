@@ -21,24 +21,38 @@ call it through ``rules.use`` where it belongs, and give it a test on a small co
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from types import ModuleType
-
-from retrieval.answer.rules import dateline_decline, name_decline, shape_decline
-from retrieval.query.rules import answer_kinds, attribution, core, enumeration, metadata, speller
-from retrieval.rank.rules import lead_names
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One registered rule: what the pipeline calls when it is on, and when it is off."""
+    """One registered rule: its module, the function the pipeline calls when it is on, and when it is off.
+
+    The module is imported on first use, so that this registry (read by ``settings.py`` to check
+    ``BOT_RULES_OFF``) imports no later stage.
+    """
 
     name: str
     stage: str               # "query", "rank" or "decide": where the pipeline calls it
-    module: ModuleType       # its code and documentation
-    apply: Callable
-    idle: Callable
+    path: str                # its module: code and documentation
+    on_function: str
+    off_function: str
+
+    @cached_property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.path)
+
+    @cached_property
+    def apply(self) -> Callable:
+        return getattr(self.module, self.on_function)
+
+    @cached_property
+    def idle(self) -> Callable:
+        return getattr(self.module, self.off_function)
 
     @property
     def summary(self) -> str:
@@ -49,16 +63,16 @@ class Rule:
 
 # order: as the pipeline meets them (ablate.py and docs/quality.md list them so)
 _REGISTERED = (
-    Rule("speller", "query", speller, speller.fix, speller.unchanged),
-    Rule("core", "query", core, core.question_core, core.unchanged),
-    Rule("answer_kinds", "query", answer_kinds, answer_kinds.ranked_kind, answer_kinds.no_kind),
-    Rule("metadata", "query", metadata, metadata.ranked_kind, metadata.no_kind),
-    Rule("attribution", "query", attribution, attribution.attribution_words, attribution.none),
-    Rule("enumeration", "query", enumeration, enumeration.enumeration_item, enumeration.none),
-    Rule("lead_names", "rank", lead_names, lead_names.lead_tokens, lead_names.none),
-    Rule("shape_decline", "decide", shape_decline, shape_decline.shape_decline, shape_decline.never),
-    Rule("dateline_decline", "decide", dateline_decline, dateline_decline.dateline_decline, dateline_decline.never),
-    Rule("name_decline", "decide", name_decline, name_decline.name_decline, name_decline.never),
+    Rule("speller", "query", "retrieval.query.rules.speller", "fix", "unchanged"),
+    Rule("core", "query", "retrieval.query.rules.core", "question_core", "unchanged"),
+    Rule("answer_kinds", "query", "retrieval.query.rules.answer_kinds", "ranked_kind", "no_kind"),
+    Rule("metadata", "query", "retrieval.query.rules.metadata", "ranked_kind", "no_kind"),
+    Rule("attribution", "query", "retrieval.query.rules.attribution", "attribution_words", "none"),
+    Rule("enumeration", "query", "retrieval.query.rules.enumeration", "enumeration_item", "none"),
+    Rule("lead_names", "rank", "retrieval.rank.rules.lead_names", "lead_tokens", "none"),
+    Rule("shape_decline", "decide", "retrieval.answer.rules.shape_decline", "shape_decline", "never"),
+    Rule("dateline_decline", "decide", "retrieval.answer.rules.dateline_decline", "dateline_decline", "never"),
+    Rule("name_decline", "decide", "retrieval.answer.rules.name_decline", "name_decline", "never"),
 )
 RULES: dict[str, Rule] = {r.name: r for r in _REGISTERED}
 DECLINES = tuple(r.name for r in _REGISTERED if r.stage == "decide")  # in the order decide.py asks them

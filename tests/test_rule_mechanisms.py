@@ -129,6 +129,10 @@ def test_metadata_reads_the_articles_ends_for_the_outlet_and_off_it_does_not(eng
     assert on.debug["kind"] == "outlet" and off.debug["kind"] == ""
     assert not on.declined and "Hill Gazette" in on.answer_sentence
     assert "Hill Gazette" not in off.answer_sentence
+    # the words naming the kind say what the answer is, not what it is about: the articles never say
+    # "newspaper", and it does not count as unknown to them
+    assert "newspap" in analyse(question).tokens and "newspap" not in analyse(question).topic
+    assert "newspap" in analyse(question, Rules(frozenset({"metadata"}))).topic
     # does not fire on a question about the article's content
     assert not analyse("What did the harbour master open?").about_article
 

@@ -29,13 +29,7 @@ class DeclinePolicy:
     coverage: float = 0.4
     unseen: float = 0.4
     bm25: float = 0.1
-    shape_check: bool = True  # decline date/number questions whose answer states none
-
-
-def confidence(ev: Evidence, policy: DeclinePolicy) -> float:
-    top = ev.ranked[0]
-    return (top.sentence_dense + policy.coverage * ev.coverage - policy.unseen * ev.unseen
-            + policy.bm25 * top.bm25 / (1.0 + top.bm25))
+    shape_check: bool = True  # ask the decline rules of the registry (answer/rules/) at all
 
 
 def confidence(ev: Evidence, policy: DeclinePolicy) -> float:

@@ -8,9 +8,7 @@ features (``rank/features.py``, small pure functions) -> scores (``rank/score.py
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,6 +17,7 @@ from retrieval.query.analyse import (METADATA as _METADATA, Analysis, analyse, a
                                      attribution_words, enumeration_item, question_core, question_kind)
 from retrieval.rank import features as feat
 from retrieval.rank import score as scoring
+from retrieval.rank.score import WEIGHTS_FILE, Weights  # noqa: F401 (re-exported)
 from retrieval.rank.rules.metadata import article_ends, lift_to_article
 from retrieval.rank.shapes import has_shape  # noqa: F401 (re-exported)
 from retrieval.rules import Rules
@@ -26,40 +25,6 @@ from retrieval.text.words import common_stems, tokenize
 from retrieval.query.speller import Speller
 from retrieval.types import Passage
 from retrieval.stores.base import Snapshot
-
-WEIGHTS_FILE = Path(__file__).with_name("weights.json")
-
-
-@dataclass(frozen=True)
-class Weights:
-    """Mix of the evidence; calibrated on the dev questions (``benchmarks/calibrate.py``)."""
-
-    passage: float = 0.30         # question vs headline + passage
-    sentence: float = 0.30        # question vs the passage's best sentence
-    bm25: float = 0.60            # BM25 of headline + passage, saturated: s / (s + bm25_half)
-    bm25_half: float = 4.0        # 0: divide by the best candidate's score instead
-    shape: float = 0.03           # best sentence has the asked-for shape (date, number, name...)
-    metadata: float = 0.10        # "which newspaper / when was the article posted / who edited it": the
-                                  # passage holds its article's outlet, date or byline; one without cannot answer
-    sentence_overlap: float = 0.75  # highlight: share of question words in the sentence (fit_weights.py: every
-                                    # leave-one-article-out fold chose the top of 0-1; 0.75 with shape 0.3 kept declines)
-    sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
-    sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
-    lead_name: float = 0.75       # a name of the article's lead sentence adds this much of its IDF to the BM25 of
-                                  # the article's passages that lack it (0.25-0.75 all gained; 0.75: nothing fell)
-    candidates: int = 30          # from the vector index and from BM25 each
-    scored: int = 12              # of those, how many are read in full (sentences, shape) and ranked
-
-    @classmethod
-    def load(cls, path: Path = WEIGHTS_FILE) -> "Weights":
-        """The weights in ``rank/weights.json`` (the one place they are set); a field it lacks keeps its default."""
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"_comment"})
-        if unknown:
-            raise ValueError(f"{path}: unknown weight(s) {', '.join(unknown)}")
-        return cls(**{k: v for k, v in d.items() if k in known})
-
 
 @dataclass
 class Ranked:
