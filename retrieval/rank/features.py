@@ -74,7 +74,6 @@ class PassageFeatures:
     rows: np.ndarray
     passage: np.ndarray        # passage_similarity
     sentence: np.ndarray       # best_sentence_similarity
-    asked_sentence: np.ndarray  # best sentence similarity to the question as asked (the decline reads it)
     bm25: np.ndarray           # BM25 plus lead_name_credit
     bm25_saturated: np.ndarray  # saturated_bm25
 
@@ -89,6 +88,7 @@ class SentenceFeatures:
     """The sentence-level features of one candidate read in full, one entry per sentence."""
 
     similarity: tuple[float, ...]   # to the nearer query
+    asked: float                    # the closest sentence's similarity to the question as asked (the decline reads it)
     overlap: tuple[float, ...]      # overlaps
     shaped: tuple[bool, ...]        # sentence_shapes
     opens_item: tuple[bool, ...]    # item_openings

@@ -175,13 +175,13 @@ class Searcher:
         if w.lead_name:
             asked = frozenset(tokens)
             for i, r in enumerate(rows):
-                bm25[i] += feat.lead_name_credit(asked, self._lead_names(int(r)), self._tokens(int(r))[0],
-                                                 data.idf, w.lead_name)
+                lead = self._lead_names(int(r))
+                if asked & lead:  # the passage's own tokens are read only then
+                    bm25[i] += feat.lead_name_credit(asked, lead, self._tokens(int(r))[0], data.idf, w.lead_name)
         f = feat.PassageFeatures(
             rows=rows, passage=feat.passage_similarity(data.passage_vectors(rows), queries),
-            sentence=feat.best_sentence_similarity(sdense),
-            asked_sentence=np.array([float(x[:, 0].max()) if len(x) else 0.0 for x in sims]),
-            bm25=bm25, bm25_saturated=feat.saturated_bm25(bm25, w.bm25_half))
+            sentence=feat.best_sentence_similarity(sdense), bm25=bm25,
+            bm25_saturated=feat.saturated_bm25(bm25, w.bm25_half))
         base = scoring.first_scores(f, w)
         # the best of those read in full: sentence features, then scores
         shaped: set[int] = set()
@@ -193,13 +193,13 @@ class Searcher:
             row = int(rows[i])
             p = data.passages([row])[0]
             sf = feat.SentenceFeatures(
-                similarity=tuple(float(x) for x in sdense[i]),
+                similarity=tuple(float(x) for x in sdense[i]), asked=float(sims[i][:, 0].max()),
                 overlap=feat.overlaps(self._tokens(row)[1], lambda t: self.coverage(content, t)),
                 shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
             best = int(np.argmax(sscore))
             ev.ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article),
-                                    float(f.passage[i]), float(f.asked_sentence[i]), float(bm25[i]), best, sscore[best]))
+                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best]))
             if any(sf.shaped):
                 shaped.add(row)
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
