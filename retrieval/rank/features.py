@@ -62,7 +62,8 @@ def item_openings(p: Passage, item: re.Pattern | None) -> tuple[bool, ...]:
     return tuple(bool(item and item.match(fold(s.text))) for s in p.sentences)
 
 
-def overlaps(sentence_tokens: tuple[frozenset[str], ...], coverage: Callable[[frozenset[str]], float]) -> tuple[float, ...]:
+def overlaps(sentence_tokens: tuple[frozenset[str], ...],
+             coverage: Callable[[frozenset[str]], float]) -> tuple[float, ...]:
     """Per sentence: the IDF-weighted share of the question's content words it holds."""
     return tuple(coverage(t) for t in sentence_tokens)
 
