@@ -64,6 +64,10 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
 def _hit(r: Ranked, readable: Callable[[str], str]) -> Hit:
     """The shown form of one ranked passage: its best sentence, excerpt and the sentences either side."""
     sents, i = r.passage.sentences, r.sentence_index
-    before = readable(sents[i - 1].text) if i > 0 else ""
-    after = readable(sents[i + 1].text) if i + 1 < len(sents) else ""
+
+    def neighbour(j: int) -> str:  # page furniture (a site line, a timestamp) is no neighbour to show
+        ok = 0 <= j < len(sents) and not is_furniture(sents[j].text, r.passage.byline)
+        return readable(sents[j].text) if ok else ""
+
+    before, after = neighbour(i - 1), neighbour(i + 1)
     return Hit(r.passage, r.score, readable(sents[i].text), readable(excerpt(r)), before, after)
