@@ -28,8 +28,8 @@ from retrieval.text.words import _content_stems, _fold, _split
 
 K1, B = 1.5, 0.75  # bm25s's defaults (method "lucene"), whose scores the tables reproduce
 EMPTY = "<empty>"  # the one term of a passage without content words, so every passage has a row
-CHUNK_ENTRIES = 4_000_000  # (passage, term) entries held at a time while scoring: ~100 MB of arrays
-BUCKET_ENTRIES = 8_000_000  # postings gathered per pass over the scored entries: a 64 MB buffer
+CHUNK_ENTRIES = 1_000_000  # (passage, term) entries held at a time: ~50 MB of arrays while scoring or gathering
+BUCKET_ENTRIES = 4_000_000  # postings gathered per pass over the scored entries: a 32 MB buffer
 ENTRY = np.dtype([("id", "<i4"), ("score", "<f4")])  # a (passage or term, BM25 term score) pair
 
 
