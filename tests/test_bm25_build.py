@@ -118,3 +118,18 @@ def test_scores_match_bm25s_bit_for_bit_on_the_shipped_articles(shipped_texts):
 def test_a_corpus_without_passages_gives_empty_tables(tmp_path):
     lex = streamed([], 10, tmp_path)
     assert lex.size == 0 and lex.terms == {} and lex.search(["anything"], 5)[0].tolist() == []
+
+
+def test_engine_build_in_one_article_batches_writes_bm25s_tables(embedder, tmp_path, monkeypatch):
+    """The product's build path (``Engine.build`` streaming batches through ``LocalWriter``)."""
+    import retrieval.engine as engine_mod
+    from retrieval.engine import Engine
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(engine_mod, "BUILD_BATCH_ARTICLES", 1)
+    Engine(make_settings(SEEDS, tmp_path / "index"), embedder=embedder).build(progress=False)
+    version = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip()
+    texts = [t for a in load_articles(SEEDS)[0] for t in bm25_texts(make_passages(a))]
+    assert_same_as_bm25s(Lexical.load(version / "lexical"), texts)
+    assert not any(p.name.startswith(".lexical") or p.suffix == ".raw" for p in version.rglob("*")), \
+        "no spool left in the published version"
