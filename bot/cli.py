@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     ev = command("eval", "measure retrieval on a JSONL question file (like eval/dev.jsonl)",
                  "Ask every question in a JSONL file and print how often the right passage and sentence come "
                  "first, and how often off-topic questions are declined.")
-    ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in|ood) per line")
+    ev.add_argument("file", type=Path, help="JSONL with q, answers and kind (in = answerable, ood = off-topic) per line, optionally src (squad2-impossible = near-topic, far = far off-topic)")
     ev.add_argument("--misses", action="store_true", help="also list the questions that missed")
     add = sub.add_parser("add", help="add web pages (http/https URLs) or saved .html files to the corpus, "
                                      "then update the index")

@@ -31,7 +31,10 @@ from retrieval.split import make_passages
 from retrieval.query.clean import clean_question
 from retrieval.rank.rerank import Reranker
 from retrieval.types import UNUSABLE, Answer, BuildReport, CorpusChange, Source
-from retrieval.rank.search import Evidence, Searcher, Weights, question_core
+from retrieval.rank.search import Evidence, Searcher, Weights
+from retrieval.query.analyse import question_core
+from retrieval.answer.confidence import Calibration
+from retrieval.rules import Rules
 from retrieval.settings import Settings
 from retrieval.stores import make_store
 from retrieval.stores.base import Batch, Snapshot, Store
@@ -68,12 +71,14 @@ class Engine:
     """Question answering over the indexed articles; thread-safe ``answer``."""
 
     def __init__(self, settings: Settings | None = None, embedder=None,
-                 weights: Weights = Weights(), policy: DeclinePolicy = DeclinePolicy()):
+                 weights: Weights | None = None, policy: DeclinePolicy = DeclinePolicy()):
         self.settings = settings or Settings.from_env()
         self.embedder = embedder or make_embedder(self.settings)
         self.store: Store = make_store(self.settings)
-        self.weights = weights
+        self.weights = weights or Weights.load()
         self.policy = policy
+        self.rules = Rules(self.settings.rules_off)
+        self.calibration = Calibration.load()
         self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
         self._queries = MicroBatcher(self.embedder.encode)
         self._data: Snapshot | None = None
@@ -186,7 +191,7 @@ class Engine:
         """Load the live index; raises ``IndexProblem`` with what to run."""
         data = self.store.open(self.settings.model)
         common_stems("the")  # loads the word-frequency table now, not during someone's first question
-        searcher = Searcher(data, self.weights, self._known_words())
+        searcher = Searcher(data, self.weights, self._known_words(), self.rules)
         with self._lock:
             self._data, self._searcher = data, searcher
 
@@ -259,14 +264,15 @@ class Engine:
         if not text:
             self._require()
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
-        answer = compose(question, self.evidence(text), self.settings.top_k, self.policy, self._require()[1].readable)
+        answer = compose(question, self.evidence(text), self.settings.top_k, self.policy,
+                         self._require()[1].readable, self.rules, self.calibration)
         return replace(answer, notice=notice) if notice else answer
 
     def evidence(self, text: str) -> Evidence:
         """Ranked passages for a cleaned question (search, then the optional reranker)."""
         data, searcher = self._require()
         text = searcher.normalise(text)
-        core = question_core(text)
+        core = question_core(text) if self.rules.on("core") else text
         # side by side on two cores; each text runs alone through the model, so its vector is the same
         # whether it is batched with its core, with other users' questions, or asked alone
         vecs = self._queries.encode_many([text, core] if core != text else [text])

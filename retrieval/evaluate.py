@@ -15,11 +15,22 @@ from retrieval.text.words import fold
 from retrieval.types import Answer
 
 
+# what a question record's ``src`` says about an off-topic question: near-topic ones sit close to what the
+# articles say without being answered there (SQuAD 2.0's impossible questions); far ones are about other news
+OFF_TOPIC_GROUPS = {"squad2-impossible": "near-topic", "far": "far off-topic"}
+
+
 @dataclass(frozen=True)
 class Question:
     q: str
     answers: tuple[str, ...]
-    kind: str
+    kind: str          # "in" answerable, "ood" off-topic (the articles do not answer it)
+    src: str = ""      # where the question came from, when the file says
+    docs: tuple[str, ...] = ()  # the files that answer it, when the file says
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "ood"
 
 
 @dataclass
@@ -34,19 +45,25 @@ class Report:
     sentence_hit1: float = 0.0
     ood_declined: float = 0.0
     in_declined: float = 0.0
+    # off-topic questions by group (``OFF_TOPIC_GROUPS``): group -> (declined, asked)
+    off_topic_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
     max_passages: int = 0
     max_chars: int = 0
     misses: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
-        return [
-            ("questions (in / ood)", f"{self.n_in} / {self.n_ood}"),
+        rows = [
+            ("questions (answerable / off-topic)", f"{self.n_in} / {self.n_ood}"),
             ("passage hit@1", f"{self.hit1:.3f}"),
             ("passage hit@3", f"{self.hit3:.3f}"),
             ("MRR@5", f"{self.mrr5:.3f}"),
             ("answer-sentence hit@1", f"{self.sentence_hit1:.3f}"),
-            ("ood declined", f"{self.ood_declined:.3f}"),
-            ("in wrongly declined", f"{self.in_declined:.3f}"),
+            ("off-topic declined", f"{self.ood_declined:.3f}"),
+        ]
+        for group, (declined, asked) in sorted(self.off_topic_groups.items()):
+            rows.append((f"  {group} declined ({asked})", f"{declined / asked:.3f}"))
+        return rows + [
+            ("answerable wrongly declined", f"{self.in_declined:.3f}"),
             ("most passages shown / longest", f"{self.max_passages} / {self.max_chars} chars"),
         ]
 
@@ -64,7 +81,8 @@ def read_questions(path: Path) -> list[Question]:
             continue
         try:
             d = json.loads(line)
-            out.append(Question(d["q"], tuple(d.get("answers", [])), d.get("kind", "in")))
+            out.append(Question(str(d["q"]), tuple(d.get("answers", [])), d.get("kind", "in"),
+                                str(d.get("src", "")), tuple(d.get("docs", []))))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{n}: not a question record ({exc})") from None
     return out
@@ -81,11 +99,15 @@ def evaluate(questions: list[Question], ask: Callable[[str], Answer]) -> Report:
         a = ask(q.q)
         r.max_passages = max(r.max_passages, len(a.passages))
         r.max_chars = max([r.max_chars] + [len(h.text) for h in a.passages])
-        if q.kind == "ood":
+        if not q.answerable:
             r.n_ood += 1
             r.ood_declined += a.declined
+            group = OFF_TOPIC_GROUPS.get(q.src)
+            if group:
+                declined, asked = r.off_topic_groups.get(group, (0, 0))
+                r.off_topic_groups[group] = (declined + a.declined, asked + 1)
             if not a.declined:
-                r.misses.append(f"ood answered: {q.q!r} -> {a.answer_sentence[:80]!r} {a.debug}")
+                r.misses.append(f"off-topic answered: {q.q!r} -> {a.answer_sentence[:80]!r} {a.debug}")
             continue
         r.n_in += 1
         ranks = [i for i, h in enumerate(a.passages[:5], 1) if contains_answer(h.text, q.answers)]

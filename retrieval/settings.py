@@ -87,6 +87,15 @@ def _bool(env: dict, name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), got {raw!r}")
 
 
+def _rules(env: dict, name: str) -> frozenset[str]:
+    from retrieval.rules import UnknownRule, parse_rules
+
+    try:
+        return parse_rules(env.get(name, ""), name)
+    except UnknownRule as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _path(env: dict, name: str, default: Path) -> Path:
     raw = env.get(name, "").strip()
     return Path(raw).expanduser().resolve() if raw else default
@@ -145,6 +154,7 @@ class Settings:
     milvus_token: str = field(default="", repr=False)
     milvus_collection: str = "newsbot"
     milvus_timeout: int = 10
+    rules_off: frozenset[str] = frozenset()  # wording rules switched off (retrieval/rules.py)
 
     @property
     def milvus_target(self) -> str:
@@ -192,6 +202,7 @@ class Settings:
             milvus_token=env.get("BOT_MILVUS_TOKEN", "").strip(),
             milvus_collection=env.get("BOT_MILVUS_COLLECTION", "").strip() or "newsbot",
             milvus_timeout=_int(env, "BOT_MILVUS_TIMEOUT", 10, low=1),
+            rules_off=_rules(env, "BOT_RULES_OFF"),
         )
         if s.embed_backend not in ("onnx", "torch"):
             raise SettingsError(f"BOT_EMBED_BACKEND must be onnx or torch, got {s.embed_backend!r}")

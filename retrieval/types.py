@@ -149,6 +149,7 @@ class Answer:
     notice: str = ""
     debug: dict = field(default_factory=dict, compare=False)
     more: tuple[Hit, ...] = ()  # the passages ranked next after ``passages``, for a "More" button
+    confidence: float = 0.0  # chance the first passage holds the answer (calibrated, answer/confidence.py); 0 when declined
 
     @property
     def unusable(self) -> bool:
@@ -162,6 +163,7 @@ class Answer:
             "declined_reason": self.declined_reason,
             "notice": self.notice,
             "answer_sentence": self.answer_sentence,
+            "confidence": self.confidence,
             "passages": [h.to_dict() for h in self.passages],
             "more": [h.to_dict() for h in self.more],
         }

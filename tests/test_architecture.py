@@ -6,9 +6,10 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# earlier stages never import later ones; shared pieces (settings, types, errors, progress) come first
-STAGES = ["settings", "types", "errors", "progress", "text", "ingest", "split", "embed", "stores", "query",
-          "rules", "rank", "answer", "feedback", "evaluate", "engine"]
+# earlier stages never import later ones; shared pieces (settings, types, errors, progress) come first, after the
+# rule registry (rules.py: names only, imports nothing), which settings validates BOT_RULES_OFF against
+STAGES = ["rules", "settings", "types", "errors", "progress", "text", "ingest", "split", "embed", "stores", "query",
+          "rank", "answer", "feedback", "evaluate", "engine"]
 
 
 def imports(path: Path) -> set[str]:

@@ -84,8 +84,8 @@ def test_missing_corpus_and_missing_index_are_one_clear_line(tmp_path):
 def test_eval_prints_the_figures_table(index_copy):
     res = run("--index-dir", str(index_copy), "eval", str(DEV_SET))
     assert res.returncode == 0, res.stderr
-    for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "ood declined",
-                "in wrongly declined"):
+    for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "off-topic declined",
+                "answerable wrongly declined"):
         assert row in res.stdout
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from retrieval.answer.confidence import Calibration
+from retrieval.ingest.furniture import is_furniture
 from retrieval.ingest.articles import without_dateline_place
 from retrieval.text.words import tokenize
 from retrieval.text.names import names_beyond
 from retrieval.types import Answer, Hit
 from retrieval.rank.search import Evidence, Ranked, asks_for_name, has_shape
+from retrieval.rules import Rules
 
 MAX_EXCERPT_CHARS = 1000
 
@@ -46,14 +49,19 @@ def confidence(ev: Evidence, policy: DeclinePolicy) -> float:
 
 
 def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
-    """The passage trimmed to ``limit`` characters, keeping the best sentence."""
+    """The passage trimmed to ``limit`` characters around the best sentence, starting and ending at a
+    sentence of the story: page furniture (a timestamp, a site line, a byline, a call to action) at
+    either end is left out unless it is the best sentence itself."""
     sents = [s.text for s in r.passage.sentences]
+    story = [j for j, t in enumerate(sents) if not is_furniture(t, r.passage.byline)]
+    first = min([r.sentence_index] + story[:1])
+    last = max([r.sentence_index] + story[-1:])
     lo = hi = r.sentence_index
     size = len(sents[lo])
     while True:
         grown = False
         for j in (hi + 1, lo - 1):
-            if 0 <= j < len(sents) and size + 1 + len(sents[j]) <= limit:
+            if first <= j <= last and size + 1 + len(sents[j]) <= limit:
                 size += 1 + len(sents[j])
                 lo, hi = min(lo, j), max(hi, j)
                 grown = True
@@ -65,23 +73,24 @@ def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
     return text
 
 
-def decide(ev: Evidence, policy: DeclinePolicy) -> str:
+def decide(ev: Evidence, policy: DeclinePolicy, rules: Rules = Rules()) -> str:
     """Empty string to answer, otherwise the reason for declining."""
     if not ev.ranked:
         return "the index holds no passages"
     top = ev.ranked[0]
     sentence = top.passage.sentences[top.sentence_index].text
     # a "what year" answer needs a year (or "30 years ago"): "on the 27th" or "on Tuesday" does not answer it
-    kind = {"published": "date", "percent": "number"}.get(ev.kind, ev.kind)
-    if policy.shape_check and kind in ("date", "year", "number") and not has_shape(sentence, kind):
+    asked = ev.analysis.asked if ev.analysis else ev.kind
+    kind = {"published": "date", "percent": "number"}.get(asked, asked)
+    if policy.shape_check and rules.on("shape_decline") and kind in ("date", "year", "number") and not has_shape(sentence, kind):
         return f"the question asks for a {kind} and the best passage states none"
     # a date beside nothing the question asked about is another event's ("When was Nur-Sultan renamed?"
     # finding "Nur-Sultan, June 6 (Xinhua) – Wang Yi ... held talks"); a dateline's place is where the
     # story was filed, not what it is about
-    if (policy.shape_check and ev.kind in ("date", "year") and ev.telling
+    if (policy.shape_check and rules.on("dateline_decline") and asked in ("date", "year") and ev.telling
             and not ev.telling & frozenset(tokenize(without_dateline_place(sentence)))):
         return f"the question asks for a {kind} and the best sentence shares none of the question's words"
-    if policy.shape_check and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
+    if policy.shape_check and rules.on("name_decline") and asks_for_name(ev.question, kind) and not names_beyond(sentence, ev.question):
         return "the question asks for a name and the best passage names none that the question does not"
     score = confidence(ev, policy)
     if score < policy.threshold:
@@ -90,20 +99,32 @@ def decide(ev: Evidence, policy: DeclinePolicy) -> str:
     return ""
 
 
+def features(ev: Evidence, policy: DeclinePolicy) -> dict[str, float]:
+    """What the calibrated confidence reads (``answer/confidence.py``): the evidence score, and how far
+    the first passage leads the second (a near tie is a coin toss between two places)."""
+    if not ev.ranked:
+        return {"evidence": 0.0, "margin": 0.0}
+    second = ev.ranked[1].score if len(ev.ranked) > 1 else 0.0
+    return {"evidence": confidence(ev, policy), "margin": ev.ranked[0].score - second}
+
+
 def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
-            readable: Callable[[str], str] = str) -> Answer:
+            readable: Callable[[str], str] = str, rules: Rules = Rules(),
+            calibration: Calibration = Calibration()) -> Answer:
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
-    reason = decide(ev, policy)
+    reason = decide(ev, policy, rules)
     hits = tuple(_hit(r, readable) for r in ev.ranked[: 2 * top_k])  # as many again for "More": cheap, all ranked
     hits, more = hits[:top_k], hits[top_k:]
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:
         top = ev.ranked[0]
+        seen = features(ev, policy)
         debug.update(sentence_similarity=round(top.sentence_dense, 3), passage_similarity=round(top.dense, 3),
-                     confidence=round(confidence(ev, policy), 3))
+                     **{k: round(v, 3) for k, v in seen.items()})
     if reason:
         return Answer(question, declined=True, declined_reason=reason, debug=debug)
-    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug, more=more)
+    return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug, more=more,
+                  confidence=round(calibration.probability(seen), 3))
 
 
 def _hit(r: Ranked, readable: Callable[[str], str]) -> Hit:

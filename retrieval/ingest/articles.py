@@ -204,6 +204,16 @@ def _leftover_words(text: str) -> str:
     return " ".join(words)
 
 
+def is_metadata_line(text: str) -> bool:
+    """Is ``text`` one of the page's metadata lines the cleaner keeps (a date line with at most an outlet
+    and a time beside the date, or a "Source: ..." line) rather than a sentence of the story?"""
+    words = len(text.split())
+    if _SOURCE.match(text) and words <= 10:
+        return True
+    return (words <= 8 and bool(_date_in(text)) and not _TERMINAL.search(text)
+            and len(_leftover_words(text).split()) <= 3)
+
+
 class Cleaner:
     """Turns one decoded page into an ``Article``; ``repeated`` holds lines seen in other files."""
 

@@ -8,47 +8,23 @@ because a factoid answer usually sits in one sentence.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 import numpy as np
 
 from retrieval.ingest.articles import BYLINE_WORDS, unglue
+from retrieval.query.analyse import (METADATA as _METADATA, Analysis, analyse, asks_for_name,  # noqa: F401
+                                     attribution_words, enumeration_item, question_core, question_kind)
+from retrieval.rules import Rules
 from retrieval.text.words import common_stems, fold, tokenize
-from retrieval.text.names import is_name
 from retrieval.query.speller import Speller
 from retrieval.types import Passage
 from retrieval.stores.base import Snapshot
 
-# what a question asks for, by its wording; used to prefer sentences of that shape.
-# "which Chinese paper", "what state news agency": up to two describing words before the kind
-_MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
-_ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|column|news item"
-_WHEN = r"\b(?:when|(?:what|which) (?:day|date|time))\b"
-_TYPE_PATTERNS = {
-    # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
-    "published": re.compile(rf"{_WHEN}(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
-                            r"\b(published|posted|released|dated|put online|came out|went online|written)\b"
-                            # the verb first: "when did Seetao put out its piece on X"
-                            rf"|{_WHEN}(?P<source>.*?)"
-                            rf"\b(publish|post|release|put out|put up|run|carry)\b(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
-    "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
-                         r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
-    "year": re.compile(r"\b(what|which) year\b"),
-    "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
-    "percent": re.compile(r"\b((?:what|which|by what) (?:percentage|percent|proportion|share)|how many percent)\b"),
-    "number": re.compile(r"\b(how many|how much|how long|how often|how far|how big|how large|how old|"
-                         r"(?:what|which|by what) (?:number|amount|factor|margin|multiple))\b"),
-    "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
-    "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
-}
-_METADATA = ("outlet", "published", "byline")
-# "which city / what company ...": the answer is a proper name ("what kind of country" asks for a description)
-_NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER}){{0,2}} (?:cit(?:y|ies)|towns?|villages?|countr(?:y|ies)|nations?"
-                    r"|regions?|provinces?|capital|count(?:y|ies)|districts?|compan(?:y|ies)|firms?|airlines?|banks?"
-                    r"|universit(?:y|ies)|organi[sz]ations?|rivers?|ports?|airports?|mountains?|islands?|lakes?)\b")
-# "who is Zhang Xiao?": the rest, when it is only a name, asks what that person is
-_IDENTITY = re.compile(r"^\W*who(?:'s| is| was| are| were)\s+([^?]+?)\W*$")
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
 _NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
 _NOT_A_DAY = r"anniversary|century|birthday|session|congress|plenary|round|edition|time|annual"
@@ -66,95 +42,6 @@ _SHAPES = {
     "byline": re.compile(rf"^(?i:{BYLINE_WORDS})\s*[/:：|]?\s*"
                          r"[A-Z][\w'.-]+(?:\s+[A-Z][\w'.-]+){0,3}\s*$"),
 }
-
-
-# a leading wh-phrase and auxiliary ("In what year did", "Which", "How many were") give the question's
-# form, not its topic; MiniLM weighs them as much as topic words, so the rest is embedded as well
-_PREPOSITION = r"in|on|for|at|by|from|to|with|under|after|since|during|of|about|into|through|over"
-_AUXILIARY = r"did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|shall|might|may|must"
-_WH_LEAD = re.compile(
-    rf"^\s*(?:(?:{_PREPOSITION})\s+)?(?:what|which|who|whom|whose|when|where|why|how)"
-    rf"(?:\s+(?:many|much|long|often|far|old|kind of|sort of|type of))?\b\s*(?:(?:{_AUXILIARY})\b\s*)?", re.I)
-_AUX_LEAD = re.compile(rf"^\s*(?:{_AUXILIARY})\b\s*", re.I)
-
-
-def question_core(question: str) -> str:
-    """The question without its leading wh-phrase, auxiliary and question mark.
-
-    >>> question_core("When did the bank open its branch?")
-    'the bank open its branch'
-    """
-    core = _WH_LEAD.sub("", question, count=1)
-    if core == question:
-        core = _AUX_LEAD.sub("", question, count=1)
-    core = " ".join(re.sub(r"\?+\s*$", "", core).split())
-    return core or question
-
-
-# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said; and a leading
-# clause that sets the scene before the wh-word ("When Xi met Tokayev in Beijing, what ...?", "At the
-# roundtable, how long ...?")
-_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*"
-                          r"|^[^,?;]*(?=,\s*(?:(?:in|on|at|for|by|from|to|with|under|after|since|during)\s+)?"
-                          r"(?:what|which|who|whom|whose|when|where|why|how)\b)")
-
-
-def attribution_words(question: str) -> frozenset[str]:
-    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the
-    ambassador") or where it happened ("When Xi met Tokayev at the Great Hall, what ...?").
-
-    They help find the passage (it is about that speaker or occasion) but not the sentence to
-    emphasise: the one naming the speaker or the occasion ("According to the official website of
-    the Consulate General ...", "Xi met Tokayev at the Great Hall ...") is seldom the one holding
-    what was said.
-
-    >>> sorted(attribution_words("what values have they kept, per the consul general in almaty?"))
-    ['almati', 'consul', 'general']
-    """
-    return frozenset(t for m in _ATTRIBUTION.finditer(fold(question)) for t in tokenize(m.group(0)))
-
-
-_ORDINALS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last"
-_ORDINAL = re.compile(rf"\b({_ORDINALS})\b")
-
-
-def enumeration_item(question: str) -> re.Pattern | None:
-    """For "what was the second point ...": how a sentence opening that item of a list starts
-    ("The second is to ...", "Second, ...", "Secondly ..."), the way official statements enumerate.
-
-    >>> bool(enumeration_item("What was the second of the four points?").match("the second is to trade more"))
-    True
-    """
-    m = _ORDINAL.search(fold(question))
-    return re.compile(rf"^\W*(?:the )?{m.group(1)}(?:ly\b|,| is\b| was\b)") if m else None
-
-
-def question_kind(question: str) -> tuple[str, frozenset[str]]:
-    """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
-
-    Those words say what the answer is, not what it is about: the articles state the answer
-    as a name or a number, not as the word "newspaper" or "year", so the words a passage
-    should share with the question are the others.
-    """
-    q = fold(question)
-    for kind, pattern in _TYPE_PATTERNS.items():
-        m = pattern.search(q)
-        if m:  # the describing words ("which *Chinese* paper", "the *article about X*") are topic, so they stay
-            topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic", "source", "subject"))
-            return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(topic))
-    return "", frozenset()
-
-
-def asks_for_name(question: str, kind: str) -> bool:
-    """Does the question ask for a person, place or organisation by name ("who ...", "which city ...")?
-    "Whose support ..." does not: its answer is as often "the world's" or "the people's"; nor does
-    "who is Tokayev?", whose answer is what he is ("Kazakhstan's president")."""
-    q = fold(question)
-    if kind == "person":
-        identity = _IDENTITY.match(q)
-        return not (q.lstrip(" \"'¿(").startswith("whose")
-                    or identity and all(is_name(w) for w in re.findall(r"[a-z]+", identity.group(1))))
-    return bool(_NAMED.search(q))
 
 
 def has_shape(text: str, kind: str, outlet: str = "", date: str = "", byline: str = "") -> bool:
@@ -181,13 +68,24 @@ class Weights:
     shape: float = 0.03           # best sentence has the asked-for shape (date, number, name...)
     metadata: float = 0.10        # "which newspaper / when was the article posted / who edited it": the
                                   # passage holds its article's outlet, date or byline; one without cannot answer
-    sentence_overlap: float = 0.25  # highlight: share of question words in the sentence
-    sentence_shape: float = 0.20    # highlight: the sentence has the asked-for shape
+    sentence_overlap: float = 0.75  # highlight: share of question words in the sentence (fit_weights.py: every
+                                    # leave-one-article-out fold chose the top of 0-1; 0.75 with shape 0.3 kept declines)
+    sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
     sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
     lead_name: float = 0.75       # a name of the article's lead sentence adds this much of its IDF to the BM25 of
                                   # the article's passages that lack it (0.25-0.75 all gained; 0.75: nothing fell)
     candidates: int = 30          # from the vector index and from BM25 each
     scored: int = 12              # of those, how many are read in full (sentences, shape) and ranked
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> "Weights":
+        """The weights in ``rank/weights.json`` (the one place they are set); a field it lacks keeps its default."""
+        d = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known - {"_comment"})
+        if unknown:
+            raise ValueError(f"{path}: unknown weight(s) {', '.join(unknown)}")
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
@@ -209,6 +107,7 @@ class Evidence:
     question: str
     tokens: list[str]
     kind: str
+    analysis: Analysis | None = None
     ranked: list[Ranked] = field(default_factory=list)
     coverage: float = 0.0   # IDF-weighted share of question words in the best passage (the commonest
                             # English words aside: "which currency do they *use*" is not half-answered by "use")
@@ -226,9 +125,11 @@ class Searcher:
     >>> evidence = searcher.search(text, embedder.encode([text])[0], embedder.encode([core])[0])
     """
 
-    def __init__(self, data: Snapshot, weights: Weights = Weights(), known: frozenset[str] = frozenset()):
+    def __init__(self, data: Snapshot, weights: Weights = Weights(), known: frozenset[str] = frozenset(),
+                 rules: Rules = Rules()):
         self.data = data
         self.w = weights
+        self.rules = rules
         self.speller = Speller(data.vocabulary(), known)
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
@@ -239,7 +140,7 @@ class Searcher:
 
     def normalise(self, question: str) -> str:
         """The question with words the articles never use mapped to close ones they do."""
-        return self.speller.fix(question)
+        return self.speller.fix(question) if self.rules.on("speller") else question
 
     def readable(self, text: str) -> str:
         """``text`` with the spaces scraping lost put back where both halves are words the articles use
@@ -323,13 +224,10 @@ class Searcher:
         (its threshold was calibrated on that).
         """
         data, w = self.data, self.w
-        tokens = tokenize(question)
-        kind, kind_words = question_kind(question)
-        ev = Evidence(question=question, tokens=tokens, kind=kind)
-        topic = [t for t in tokens if t not in kind_words] or tokens
-        item = enumeration_item(question)
-        said = attribution_words(question)
-        content = [t for t in tokens if t not in said] or tokens  # what the emphasised sentence should share
+        a = analyse(question, self.rules)
+        tokens, topic, content, item = list(a.tokens), list(a.topic), list(a.content), a.item
+        ev = Evidence(question=question, tokens=tokens, kind=a.kind, analysis=a)
+        kind = a.kind
         if len(data) == 0:
             return ev
         # "which website ran the piece on X": "website" and "piece" name what is asked about the article, not
@@ -343,7 +241,8 @@ class Searcher:
         sims = [x @ queries for x in data.sentence_vectors(rows)]
         sdense = [x.max(axis=1) for x in sims]
         smax = np.array([float(x.max()) if len(x) else 0.0 for x in sdense], dtype=np.float32)
-        if w.lead_name:  # the names of an article's lead sentence count, in part, for its passages that lack them
+        leads = self.rules.on("lead_names")
+        if w.lead_name and leads:  # the names of an article's lead sentence count, in part, for its passages that lack them
             asked = set(tokens)
             for i, r in enumerate(rows):
                 named = asked & self._lead_names(int(r))
@@ -388,7 +287,7 @@ class Searcher:
         ev.telling = frozenset(telling)
         if ev.ranked:
             top = topical.get(ev.ranked[0].row, ev.ranked[0].row)
-            ev.coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
+            ev.coverage = self.coverage(telling, self._tokens(top)[0] | (self._lead_names(top) if leads else frozenset()))
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         # a very common word the articles lack ("called", "else") says nothing about the topic
@@ -417,14 +316,30 @@ def _lift_to_article(ranked: list[Ranked], shaped: set[int], bonus: float) -> di
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:
-    """Drop a passage whose best sentence a higher-ranked passage already shows."""
+    """Each passage a different place: one overlapping a higher-ranked passage of its article keeps only
+    the sentences that one does not show, or goes when its best sentence is already shown.
+
+    Windows of one article share a sentence with their neighbours (so an answer straddling an edge is
+    found whole); shown whole, side by side, they would repeat it. Trimmed instead of dropped, the
+    lower window still shows what only it holds.
+    """
     out: list[Ranked] = []
-    shown: set[tuple[str, int]] = set()
+    shown: dict[str, list[tuple[int, int]]] = {}
     for r in ranked:
-        s = r.passage.sentences[r.sentence_index]
-        key = (r.passage.file, s.start)
-        if key in shown:
+        spans = shown.setdefault(r.passage.file, [])
+        sents = r.passage.sentences
+        fresh = [not any(s.start < end and start < s.end for start, end in spans) for s in sents]
+        if not fresh[r.sentence_index]:
             continue
-        shown.add(key)
+        lo = hi = r.sentence_index  # the run of unshown sentences around the best one
+        while lo > 0 and fresh[lo - 1]:
+            lo -= 1
+        while hi + 1 < len(sents) and fresh[hi + 1]:
+            hi += 1
+        if (lo, hi) != (0, len(sents) - 1):
+            kept = sents[lo:hi + 1]
+            r = replace(r, passage=replace(r.passage, sentences=kept, start=kept[0].start, end=kept[-1].end),
+                        sentence_index=r.sentence_index - lo)
+        spans.append((r.passage.start, r.passage.end))
         out.append(r)
     return out

@@ -1,0 +1,184 @@
+"""Question -> what it asks: one frozen record computed once per question, read by every later stage.
+
+The wording rules that read the question live here (answer kinds, the core, attribution clauses,
+enumeration items, the name check's question forms); each is gated by ``retrieval.rules`` so it can
+be switched off and measured (``benchmarks/ablate.py``).
+
+>>> a = analyse("When did the bank open its branch, according to Reuters?")
+>>> a.kind, a.core, sorted(a.attribution)
+('date', 'the bank open its branch, according to Reuters', ['reuter'])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from retrieval.rules import Rules
+from retrieval.text.names import is_name
+from retrieval.text.words import common_stems, fold, tokenize
+
+# what a question asks for, by its wording; used to prefer sentences of that shape.
+# "which Chinese paper", "what state news agency": up to two describing words before the kind
+_MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
+_ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|column|news item"
+_WHEN = r"\b(?:when|(?:what|which) (?:day|date|time))\b"
+_TYPE_PATTERNS = {
+    # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
+    "published": re.compile(rf"{_WHEN}(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
+                            r"\b(published|posted|released|dated|put online|came out|went online|written)\b"
+                            # the verb first: "when did Seetao put out its piece on X"
+                            rf"|{_WHEN}(?P<source>.*?)"
+                            rf"\b(publish|post|release|put out|put up|run|carry)\b(?P<subject>.*?\b(?:{_ARTICLE})\b.*)"),
+    "byline": re.compile(rf"\bwho (edited|wrote|authored|penned|compiled)\b|\b(which|what|who (?:was|is|were) the)(?P<mod>(?: {_MODIFIER}){{0,2}}) "
+                         r"(editor|author|reporter|writer|journalist|correspondent)\b|\b(edited|written|authored|penned) by\b"),
+    "year": re.compile(r"\b(what|which) year\b"),
+    "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
+    "percent": re.compile(r"\b((?:what|which|by what) (?:percentage|percent|proportion|share)|how many percent)\b"),
+    "number": re.compile(r"\b(how many|how much|how long|how often|how far|how big|how large|how old|"
+                         r"(?:what|which|by what) (?:number|amount|factor|margin|multiple))\b"),
+    "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
+    "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
+}
+_METADATA = ("outlet", "published", "byline")
+# "which city / what company ...": the answer is a proper name ("what kind of country" asks for a description)
+_NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER}){{0,2}} (?:cit(?:y|ies)|towns?|villages?|countr(?:y|ies)|nations?"
+                    r"|regions?|provinces?|capital|count(?:y|ies)|districts?|compan(?:y|ies)|firms?|airlines?|banks?"
+                    r"|universit(?:y|ies)|organi[sz]ations?|rivers?|ports?|airports?|mountains?|islands?|lakes?)\b")
+# "who is Zhang Xiao?": the rest, when it is only a name, asks what that person is
+_IDENTITY = re.compile(r"^\W*who(?:'s| is| was| are| were)\s+([^?]+?)\W*$")
+# a leading wh-phrase and auxiliary ("In what year did", "Which", "How many were") give the question's
+# form, not its topic; MiniLM weighs them as much as topic words, so the rest is embedded as well
+_PREPOSITION = r"in|on|for|at|by|from|to|with|under|after|since|during|of|about|into|through|over"
+_AUXILIARY = r"did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|shall|might|may|must"
+_WH_LEAD = re.compile(
+    rf"^\s*(?:(?:{_PREPOSITION})\s+)?(?:what|which|who|whom|whose|when|where|why|how)"
+    rf"(?:\s+(?:many|much|long|often|far|old|kind of|sort of|type of))?\b\s*(?:(?:{_AUXILIARY})\b\s*)?", re.I)
+_AUX_LEAD = re.compile(rf"^\s*(?:{_AUXILIARY})\b\s*", re.I)
+
+
+def question_core(question: str) -> str:
+    """The question without its leading wh-phrase, auxiliary and question mark.
+
+    >>> question_core("When did the bank open its branch?")
+    'the bank open its branch'
+    """
+    core = _WH_LEAD.sub("", question, count=1)
+    if core == question:
+        core = _AUX_LEAD.sub("", question, count=1)
+    core = " ".join(re.sub(r"\?+\s*$", "", core).split())
+    return core or question
+
+
+# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said; and a leading
+# clause that sets the scene before the wh-word ("When Xi met Tokayev in Beijing, what ...?", "At the
+# roundtable, how long ...?")
+_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*"
+                          r"|^[^,?;]*(?=,\s*(?:(?:in|on|at|for|by|from|to|with|under|after|since|during)\s+)?"
+                          r"(?:what|which|who|whom|whose|when|where|why|how)\b)")
+
+
+def attribution_words(question: str) -> frozenset[str]:
+    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the
+    ambassador") or where it happened ("When Xi met Tokayev at the Great Hall, what ...?").
+
+    They help find the passage (it is about that speaker or occasion) but not the sentence to
+    emphasise: the one naming the speaker or the occasion ("According to the official website of
+    the Consulate General ...", "Xi met Tokayev at the Great Hall ...") is seldom the one holding
+    what was said.
+
+    >>> sorted(attribution_words("what values have they kept, per the consul general in almaty?"))
+    ['almati', 'consul', 'general']
+    """
+    return frozenset(t for m in _ATTRIBUTION.finditer(fold(question)) for t in tokenize(m.group(0)))
+
+
+_ORDINALS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last"
+_ORDINAL = re.compile(rf"\b({_ORDINALS})\b")
+
+
+def enumeration_item(question: str) -> re.Pattern | None:
+    """For "what was the second point ...": how a sentence opening that item of a list starts
+    ("The second is to ...", "Second, ...", "Secondly ..."), the way official statements enumerate.
+
+    >>> bool(enumeration_item("What was the second of the four points?").match("the second is to trade more"))
+    True
+    """
+    m = _ORDINAL.search(fold(question))
+    return re.compile(rf"^\W*(?:the )?{m.group(1)}(?:ly\b|,| is\b| was\b)") if m else None
+
+
+def question_kind(question: str) -> tuple[str, frozenset[str]]:
+    """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
+
+    Those words say what the answer is, not what it is about: the articles state the answer
+    as a name or a number, not as the word "newspaper" or "year", so the words a passage
+    should share with the question are the others.
+    """
+    q = fold(question)
+    for kind, pattern in _TYPE_PATTERNS.items():
+        m = pattern.search(q)
+        if m:  # the describing words ("which *Chinese* paper", "the *article about X*") are topic, so they stay
+            topic = " ".join(v for k, v in m.groupdict().items() if v and k in ("mod", "topic", "source", "subject"))
+            return kind, frozenset(tokenize(m.group(0))) - frozenset(tokenize(topic))
+    return "", frozenset()
+
+
+def asks_for_name(question: str, kind: str) -> bool:
+    """Does the question ask for a person, place or organisation by name ("who ...", "which city ...")?
+    "Whose support ..." does not: its answer is as often "the world's" or "the people's"; nor does
+    "who is Tokayev?", whose answer is what he is ("Kazakhstan's president")."""
+    q = fold(question)
+    if kind == "person":
+        identity = _IDENTITY.match(q)
+        return not (q.lstrip(" \"'¿(").startswith("whose")
+                    or identity and all(is_name(w) for w in re.findall(r"[a-z]+", identity.group(1))))
+    return bool(_NAMED.search(q))
+
+
+METADATA = _METADATA
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What a question asks, as every ranking and answering stage reads it."""
+
+    text: str                   # the question as searched (spelling already folded to the articles)
+    tokens: tuple[str, ...]     # its BM25 tokens (stemmed, stop words out)
+    core: str                   # without its wh-phrase and auxiliary; == text when there is none (or the rule is off)
+    kind: str                   # the answer kind the ranking prefers ("" for none, or when its rule is off)
+    asked: str                  # the answer kind the wording names, whatever the rules (the declines read it)
+    kind_words: frozenset[str]  # tokens of the words that named the kind ("which *newspaper*")
+    topic: tuple[str, ...]      # tokens minus the kind words: what a passage should share with the question
+    attribution: frozenset[str]  # tokens of an "according to X" / "per X" / leading scene clause
+    content: tuple[str, ...]    # tokens minus the attribution: what the emphasised sentence should share
+    telling: frozenset[str]     # topic tokens but the commonest English words
+    item: re.Pattern | None     # how a sentence opening the asked-for item of a list starts
+    wants_name: bool            # a "who / which city" question: the answer is a name
+
+    @property
+    def about_article(self) -> bool:
+        """The question asks for the article's own outlet, date or byline."""
+        return self.kind in METADATA
+
+
+def analyse(text: str, rules: Rules = Rules()) -> Analysis:
+    """The record for one question (``text`` already cleaned and spelling-folded)."""
+    tokens = tuple(tokenize(text))
+    asked, kind_words = question_kind(text)
+    ranked_kind = asked
+    if asked in METADATA and not rules.on("metadata") or asked not in METADATA and not rules.on("answer_kinds"):
+        ranked_kind, kind_words = "", frozenset()
+    topic = tuple(t for t in tokens if t not in kind_words) or tokens
+    said = attribution_words(text) if rules.on("attribution") else frozenset()
+    content = tuple(t for t in tokens if t not in said) or tokens
+    common = common_stems(text)
+    telling = frozenset(t for t in topic if t not in common) or frozenset(topic)
+    decline_kind = {"published": "date", "percent": "number"}.get(asked, asked)
+    return Analysis(
+        text=text, tokens=tokens, core=question_core(text) if rules.on("core") else text,
+        kind=ranked_kind, asked=asked, kind_words=kind_words, topic=topic, attribution=said,
+        content=content, telling=telling,
+        item=enumeration_item(text) if rules.on("enumeration") else None,
+        wants_name=asks_for_name(text, decline_kind),
+    )
