@@ -93,7 +93,7 @@ class LexicalSpool:
         # as bm25s: each term's idf in double precision, stored as float32; the mean length as numpy's mean
         idf = np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
         mean_length = float(lengths.sum()) / n if n else 1.0
-        bar = stage(None, "BM25", progress, "passage", total=2 * n)
+        bar = stage(None, "BM25 scores", progress, "passage", total=n)
         with _NpyWriter(folder / "forward.npy", ENTRY, int(forward_start[-1])) as out:
             for d0, d1, entries in _read_chunks(self.folder / "entries.i32", forward_start, np.int32, 2):
                 terms, tf = entries[:, 0], entries[:, 1].astype(np.float32)
@@ -105,12 +105,15 @@ class LexicalSpool:
                 out.write(chunk)
                 if bar is not None:
                     bar.update(d1 - d0)
+        if bar is not None:
+            bar.close()
         postings_start = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
+        bar = stage(None, "BM25 postings", progress, "term", total=v)
         with _NpyWriter(folder / "postings.npy", ENTRY, int(postings_start[-1])) as out:
             for t0, t1 in _buckets(df, BUCKET_ENTRIES):
                 out.write(_gather(folder / "forward.npy", forward_start, postings_start, t0, t1))
                 if bar is not None:
-                    bar.update(int(n * (postings_start[t1] - postings_start[t0]) / max(postings_start[-1], 1)))
+                    bar.update(t1 - t0)
         if bar is not None:
             bar.close()
         np.save(folder / "postings_start.npy", postings_start)
