@@ -32,7 +32,6 @@ from retrieval.query.clean import clean_question
 from retrieval.rank.rerank import Reranker
 from retrieval.types import UNUSABLE, Answer, BuildReport, CorpusChange, Source
 from retrieval.rank.search import Evidence, Searcher, Weights
-from retrieval.query.analyse import question_core
 from retrieval.answer.confidence import Calibration
 from retrieval.rules import Rules
 from retrieval.settings import Settings
@@ -272,7 +271,7 @@ class Engine:
         """Ranked passages for a cleaned question (search, then the optional reranker)."""
         data, searcher = self._require()
         text = searcher.normalise(text)
-        core = question_core(text) if self.rules.on("core") else text
+        core = self.rules.use("core")(text)
         # side by side on two cores; each text runs alone through the model, so its vector is the same
         # whether it is batched with its core, with other users' questions, or asked alone
         vecs = self._queries.encode_many([text, core] if core != text else [text])

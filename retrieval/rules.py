@@ -1,35 +1,81 @@
-"""The registry of wording rules (names only; it imports nothing, so settings can check against it): every heuristic that reads a question's or an article's wording.
+"""The registry of wording rules, the one place they are named: every heuristic that reads a question's or
+an article's wording is a module of its own, listed here with the function the pipeline calls when the rule
+is on and the one it calls when it is off.
 
-Each rule is named here once, with what it does; ``BOT_RULES_OFF`` (``Settings.rules_off``) switches
-any of them off, so ``benchmarks/ablate.py`` can measure what each one is worth on every question set
-and a rule that does not earn its place can be removed. The code of a rule asks ``rules.on(name)``.
+``BOT_RULES_OFF`` (``Settings.rules_off``) switches any of them off, so ``benchmarks/ablate.py`` can
+measure what each is worth on every question set, and one that does not earn its place can be removed or
+replaced (by a model, say: register another function under the same name). The pipeline never tests a rule
+by name; it calls ``rules.use(name)(...)``, which is the rule's function or its idle twin.
 
 >>> rules = Rules(frozenset({"enumeration"}))
 >>> rules.on("enumeration"), rules.on("lead_names")
 (False, True)
+>>> rules.use("enumeration")("What was the second point?") is None
+True
+
+To add a rule: write ``retrieval/<stage>/rules/<name>.py`` with a docstring (what it does, why, when it
+does not fire), its function and an idle function of the same signature, list it in ``_REGISTERED`` below,
+call it through ``rules.use`` where it belongs, and give it a test on a small corpus the test writes
+(``tests/test_rule_mechanisms.py``).
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
+from types import ModuleType
 
-# name -> what the rule does (shown by ablate.py and in docs/quality.md)
-RULES: dict[str, str] = {
-    "speller": "question words the articles never use are mapped to close words they do",
-    "core": "the question without its wh-phrase is embedded as well; a passage counts as close as the nearer",
-    "answer_kinds": "the question's wording names an answer kind (date, number, person...); sentences of "
-                    "that shape are preferred and the kind's own words do not count as topic",
-    "metadata": "questions about an article's outlet, date or byline read its first and last passages "
-                "and rank the one holding that line as the article's best",
-    "attribution": "the words of an 'according to X' / 'per X' / leading scene clause do not count "
-                   "towards choosing the sentence",
-    "enumeration": "'the second point' prefers a sentence opening that item ('Second, ...')",
-    "lead_names": "a name from an article's lead sentence counts, in part, for its passages that lack it",
-    "shape_decline": "decline a date or number question whose best sentence states none",
-    "dateline_decline": "decline a date question whose best sentence shares none of its words but a "
-                        "dateline's place",
-    "name_decline": "decline a 'who / which city' question whose best sentence names nobody new",
-}
+
+@dataclass(frozen=True)
+class Rule:
+    """One registered rule: its module, the function the pipeline calls when it is on, and when it is off.
+
+    The module is imported on first use, so that this registry (read by ``settings.py`` to check
+    ``BOT_RULES_OFF``) imports no later stage.
+    """
+
+    name: str
+    stage: str               # "query", "rank" or "decide": where the pipeline calls it
+    path: str                # its module: code and documentation
+    on_function: str
+    off_function: str
+
+    @cached_property
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.path)
+
+    @cached_property
+    def apply(self) -> Callable:
+        return getattr(self.module, self.on_function)
+
+    @cached_property
+    def idle(self) -> Callable:
+        return getattr(self.module, self.off_function)
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the module's docstring, after the rule's name."""
+        head = (self.module.__doc__ or "").split("\n\n")[0]
+        return " ".join(head.split(":", 1)[-1].split())
+
+
+# order: as the pipeline meets them (ablate.py and docs/quality.md list them so)
+_REGISTERED = (
+    Rule("speller", "query", "retrieval.query.rules.speller", "fix", "unchanged"),
+    Rule("core", "query", "retrieval.query.rules.core", "question_core", "unchanged"),
+    Rule("answer_kinds", "query", "retrieval.query.rules.answer_kinds", "ranked_kind", "no_kind"),
+    Rule("metadata", "query", "retrieval.query.rules.metadata", "ranked_kind", "no_kind"),
+    Rule("attribution", "query", "retrieval.query.rules.attribution", "attribution_words", "none"),
+    Rule("enumeration", "query", "retrieval.query.rules.enumeration", "enumeration_item", "none"),
+    Rule("lead_names", "rank", "retrieval.rank.rules.lead_names", "lead_tokens", "none"),
+    Rule("shape_decline", "decide", "retrieval.answer.rules.shape_decline", "shape_decline", "never"),
+    Rule("dateline_decline", "decide", "retrieval.answer.rules.dateline_decline", "dateline_decline", "never"),
+    Rule("name_decline", "decide", "retrieval.answer.rules.name_decline", "name_decline", "never"),
+)
+RULES: dict[str, Rule] = {r.name: r for r in _REGISTERED}
+DECLINES = tuple(r.name for r in _REGISTERED if r.stage == "decide")  # in the order decide.py asks them
 
 
 class UnknownRule(ValueError):
@@ -48,7 +94,7 @@ def parse_rules(raw: str, name: str = "BOT_RULES_OFF") -> frozenset[str]:
 
 @dataclass(frozen=True)
 class Rules:
-    """Which wording rules are switched off."""
+    """Which wording rules are switched off, and the function each stands for now."""
 
     off: frozenset[str] = frozenset()
 
@@ -61,3 +107,10 @@ class Rules:
         if name not in RULES:
             raise UnknownRule(f"unknown rule {name!r}")
         return name not in self.off
+
+    def use(self, name: str) -> Callable:
+        """The rule's function when it is on, its idle twin (same signature, does nothing) when off."""
+        rule = RULES[name] if name in RULES else None
+        if rule is None:
+            raise UnknownRule(f"unknown rule {name!r}")
+        return rule.idle if name in self.off else rule.apply

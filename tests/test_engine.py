@@ -16,13 +16,6 @@ from retrieval.stores.local import POINTER, checksum
 from tests.conftest import SEEDS, make_settings
 
 
-def emphasised(engine: Engine, question: str) -> str:
-    """The sentence the engine emphasises for ``question``, which it must answer, not decline."""
-    answer = engine.answer(question)
-    assert not answer.declined, answer.declined_reason
-    return answer.answer_sentence
-
-
 def test_first_answer_to_diplomatic_relations_question_states_1992_with_citation(engine):
     answer = engine.answer("when was diplomatic relations established?")
     assert not answer.declined
@@ -88,14 +81,6 @@ def test_question_kind_names_the_answer_shape(question, kind):
     assert question_kind(question)[0] == kind
 
 
-def test_words_naming_the_answer_kind_need_not_appear_in_the_articles(engine):
-    # the answer to "which newspaper" is a name (People's daily); the articles never say "newspaper",
-    # so that word must not count as unknown (the bot declined this question when it did)
-    evidence = engine.evidence("Which newspaper reported Tokayev's state visit to China?")
-    assert evidence.kind == "outlet" and "newspap" in evidence.tokens
-    assert evidence.unseen == 0.0
-
-
 def test_common_words_the_articles_lack_do_not_count_as_unknown(engine):
     # the articles never say "called", one of the commonest English words: that says nothing about the
     # topic, and counting it as unknown put this answerable question at the edge of a decline
@@ -133,19 +118,6 @@ def test_bylines_and_datelines_have_their_own_shape():
     assert not has_shape("On 2021-05-20 the talks began", "published", date="2022-05-20")
 
 
-@pytest.mark.parametrize("question, line", [
-    ("When was the CCTV story on Xi meeting Tokayev posted?", "2022-05-20"),
-    ("Who was the editor of the Seetao piece on three decades of ties?", "Editor/Ma Xue"),
-    # the passage closest to "Tokayev's state visit" lacks the source line; a later one of that article has it
-    ("Which paper published the ambassador's article on Tokayev's state visit?", "Source: People's daily"),
-    # the byline under the headline; named by its outlet, the article's first passage shares no word with the question
-    ("Who is the author of the piece on Tokayev's September state visit?", "Chinese ambassador to Kazakhstan Zhang Xiao"),
-    ("Who wrote the People's Daily op-ed?", "Chinese ambassador to Kazakhstan Zhang Xiao"),
-])
-def test_questions_about_the_article_itself_highlight_its_dateline_byline_or_source(engine, question, line):
-    assert emphasised(engine, question) == line
-
-
 def test_a_year_question_wants_a_year_not_any_date():
     assert has_shape("Since the establishment of diplomatic relations in 1992, ties grew", "year")
     assert has_shape("Since the establishment of diplomatic relations 30 years ago", "year")
@@ -159,12 +131,6 @@ def test_an_ordinal_is_a_day_of_the_month_but_not_an_anniversary():
     assert has_shape("a state visit from September 10th to 12th", "date")
     for text in ("the summit marking the 30th anniversary of ties", "in the 21st century", "for the 3rd time"):
         assert not has_shape(text, "date"), text
-
-
-def test_a_date_question_answered_only_by_an_anniversary_is_declined(engine):
-    # the articles mention the video summit "marking the 30th anniversary" of ties, never when it was held
-    answer = engine.answer("What day did the Central Asian countries and China hold their video summit?")
-    assert answer.declined and "date" in answer.declined_reason
 
 
 @pytest.mark.parametrize("question, named", [
@@ -184,51 +150,10 @@ def test_which_questions_ask_for_a_name(question, named):
     assert asks_for_name(question, question_kind(question)[0]) == named
 
 
-@pytest.mark.parametrize("question", [
-    "Which country borders both China and Kazakhstan?",  # finds the border ports between the two
-    "Which Chinese city borders Kazakhstan?",
-])
-def test_a_name_question_whose_best_sentence_names_only_what_it_asked_about_is_declined(engine, question):
-    answer = engine.answer(question)
-    assert answer.declined and "name" in answer.declined_reason
-
-
-@pytest.mark.parametrize("question, wanted", [
-    ("Which scholar took part in the roundtable?", "Sultanov"),
-    ("who chairs the Hadonggan People's Federation?", "An Husai"),
-    ("Which port's logistics base gives Kazakhstan access to the Pacific?", "Lianyungang"),
-    ("Who received the medal of friendship from Xi?", "Nazarbayev"),
-    ("who is tokayev?", "Tokayev"),
-    ("which country did tokayev pay a state visit to?", "China"),  # a common word, but a name inside a sentence
-])
-def test_a_name_question_the_articles_answer_is_answered(engine, question, wanted):
-    assert wanted in emphasised(engine, question)
-
-
-@pytest.mark.parametrize("question", ["When was Nur-Sultan founded?", "When did Nur-Sultan become the capital?"])
-def test_a_date_question_whose_best_sentence_shares_only_its_dateline_place_is_declined(engine, question):
-    # both find "Nur-Sultan, June 6 (Xinhua) – Wang Yi ... on Tuesday held talks": a date, but another event's
-    answer = engine.answer(question)
-    assert answer.declined and "shares none" in answer.declined_reason
-
-
-@pytest.mark.parametrize("question", ["On which day did Wang Yi hold talks in Nur-Sultan?",
-                                      "When did the Chinese foreign minister meet his Kazakh counterpart?"])
-def test_a_date_question_about_the_event_of_a_dateline_sentence_is_answered(engine, question):
-    assert "Tuesday" in emphasised(engine, question)
-
-
 def test_a_when_question_whose_verb_comes_before_the_article_is_about_the_article():
     # "put out its piece on X": the verb first; "Seetao" and the piece's topic stay topic words
     kind, kind_words = question_kind("When exactly did Seetao put out its piece on three decades of ties?")
     assert kind == "published" and "seetao" not in kind_words and "decad" not in kind_words
-
-
-def test_a_year_inside_a_name_does_not_outrank_the_years_counted_back(engine):
-    # the issue's own example: the best passage says "diplomatic ties 30 years ago" and, a sentence
-    # earlier, "Beijing 2022 Winter Olympic Games"; the Olympics sentence was highlighted
-    sentence = emphasised(engine, "In what year did Beijing and Astana open diplomatic ties?")
-    assert "diplomatic" in sentence and "Olympic" not in sentence
 
 
 def test_engine_speller_knows_the_model_vocabulary(engine):
@@ -242,51 +167,11 @@ def test_off_topic_question_is_declined_with_a_reason(engine):
     assert answer.passages == () and answer.answer_sentence == ""
 
 
-def test_a_full_name_finds_the_article_that_goes_on_to_use_the_surname(engine):
-    # the Wang Yi article says "Wang stressed ..." after its dateline; another article lists "Wang Yi"
-    # among attendees, and the rare "Yi" used to put that list first
-    answer = engine.answer("What is the second point Wang Yi made?")
-    assert not answer.declined
-    top = answer.passages[0].passage
-    assert top.file.startswith("003_") and "Ding Xuexiang" not in top.text
-
-
-@pytest.mark.parametrize("question, wanted", [
-    ("What proverb about neighbours does Zhang Xiao quote?", "Look to your neighbor"),
-    ("Per Zhang Xiao, what is this year in Kazakhstan the year of?", "year of youth"),
-    ("Zhang Xiao writes that both countries stand at what kind of starting point?", "new historical starting point"),
-])
-def test_a_question_naming_the_author_finds_the_authors_article(engine, question, wanted):
-    # his name stands only in the byline of the article he wrote, and in the two passages of another article
-    # that quote him; those came first
-    assert wanted in emphasised(engine, question)
-
-
-@pytest.mark.parametrize("question, wanted", [
-    ("What new growth points did Wang Yi list?", "5G"),
-    ("What did Wang Yi say about vaccines?", "vaccine"),
-])
-def test_a_person_the_lead_names_finds_the_later_passages_that_do_not(engine, question, wanted):
-    # "Nur-Sultan, June 6 (Xinhua) - Wang Yi, China's state councilor ..." opens the article; the passages
-    # holding these answers never name him, and another article's attendee list does ("..., Wang Yi, ...")
-    assert wanted in emphasised(engine, question)
-
-
 def test_an_ordinal_question_matches_the_sentence_opening_that_item_of_a_list():
     second = enumeration_item("What was the second of the four points?")
     assert second.match("the second is to trade more") and second.match("secondly, trade more")
     assert not second.match("a second round of talks began")
     assert enumeration_item("when did they meet?") is None
-
-
-@pytest.mark.parametrize("question, opening", [
-    ("According to Wang Yi, what comes first for the two countries?", "The first is to"),
-    ("What is the third task Wang Yi set?", "The third is to"),
-])
-def test_the_asked_for_item_of_an_enumeration_is_emphasised(engine, question, opening):
-    # Wang Yi's four points read "The first is to ...", "The second is to ..."; the press-conference
-    # sentence and another article's attendee list were emphasised instead
-    assert emphasised(engine, question).startswith(opening)
 
 
 def test_attribution_names_the_speaker_not_the_content():
@@ -298,26 +183,6 @@ def test_attribution_names_the_speaker_not_the_content():
     assert attribution_words("When Xi met Tokayev in Beijing, what did he say?") == {"xi", "met", "tokayev", "beij"}
     assert attribution_words("At the roundtable, on what footing did ties grow?") == {"roundtabl"}
     assert attribution_words("What did Xi say, and when?") == frozenset()
-
-
-@pytest.mark.parametrize("question, wanted", [
-    # the sentence naming the speaker ("Zhang Xiao said that ...") used to be emphasised over what he said
-    ("what do the two sides do on issues of core interest, according to Zhang Xiao?", "support each other"),
-    ("what did the completed projects do for the people, per Jiang Wei?", "benefited the people"),
-    # the sentence naming the occasion ("Xi met with Tokayev at the Great Hall of the People ...") was emphasised
-    ("At the Great Hall of the People, what level did Xi say relations had reached?", "new height"),
-])
-def test_the_emphasised_sentence_holds_what_was_said_not_who_said_it(engine, question, wanted):
-    assert wanted in emphasised(engine, question)
-
-
-def test_a_year_question_whose_best_sentence_states_only_a_day_is_declined(engine):
-    # the best passage says when the roundtable was held ("On the 27th local time"), not when the
-    # foundation behind it was set up: a day of the month is no year
-    answer = engine.answer("what year was the Silk Road Today founded?")
-    assert answer.declined
-    assert "year" in answer.declined_reason
-    assert not engine.answer("In what year were diplomatic relations established?").declined
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\x00\x01", "?!... 🙂🙂", "\u200b\u200f"])

@@ -86,6 +86,15 @@ def test_an_excerpt_starts_at_a_sentence_of_the_story(small, question):
         assert "please follow" not in h.text
 
 
+def test_the_short_excerpt_beside_the_answer_shows_no_furniture_as_a_neighbour(small):
+    """The phone reply shows the answer with the sentences either side (``Hit.before`` / ``after``):
+    a timestamp or site line next to the answer is left out there too, not only at an excerpt's start."""
+    answer = small.answer("on which day did Portville open its third container terminal?")
+    assert not answer.declined and "Monday" in answer.passages[0].sentence
+    assert answer.passages[0].before == ""  # the "2023-04-11 09:30:15" line above it is furniture
+    assert answer.passages[0].after.startswith("The terminal can handle")
+
+
 def test_a_metadata_line_is_shown_when_it_is_the_answer(small):
     answer = small.answer("when was the article about the container terminal published?")
     assert not answer.declined

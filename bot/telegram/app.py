@@ -1,7 +1,6 @@
-"""The Telegram door: handlers that translate between Telegram and the engine, and their wiring.
-
-Handlers hold no answering logic: they pick the question out of a message, call
-``engine.answer`` in a worker thread and send ``render.telegram_html`` back.
+"""Wiring of the Telegram door: the ``Application`` (ordered per chat, rate-limited, retried),
+long polling or a webhook, and reloading a rebuilt index on SIGHUP. The handlers live in
+``handlers``; this module only puts them together.
 
 Usage::
 

@@ -240,6 +240,13 @@ class QuestionLog:
                 flushes = []
             if deadline is not None and (not held or time.monotonic() >= deadline):
                 break
+        while True:  # rows still queued when the close gave up count as lost too, not only those held
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if not isinstance(item, (threading.Event, tuple)):  # a flush waiting on unwritten rows stays unset
+                held.append(item)
         if held:
             self._count(-len(held))
             self.lost += len(held)

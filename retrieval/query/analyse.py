@@ -1,8 +1,9 @@
 """Question -> what it asks: one frozen record computed once per question, read by every later stage.
 
-The wording rules that read the question live here (answer kinds, the core, attribution clauses,
-enumeration items, the name check's question forms); each is gated by ``retrieval.rules`` so it can
-be switched off and measured (``benchmarks/ablate.py``).
+The answer-kind patterns and the name check's question forms live here (the declines read the kind
+the wording names whatever the rules); the wording rules that shape the record (the core, answer kinds,
+metadata, attribution clauses, enumeration items) are modules of ``query/rules/``, called through the
+registry (``retrieval/rules.py``) so each can be switched off and measured (``benchmarks/ablate.py``).
 
 >>> a = analyse("When did the bank open its branch, according to Reuters?")
 >>> a.kind, a.core, sorted(a.attribution)
@@ -14,6 +15,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.query.rules.attribution import attribution_words  # noqa: F401 (re-exported)
+from retrieval.query.rules.core import question_core  # noqa: F401 (re-exported)
+from retrieval.query.rules.enumeration import enumeration_item  # noqa: F401 (re-exported)
 from retrieval.rules import Rules
 from retrieval.text.names import is_name
 from retrieval.text.words import common_stems, fold, tokenize
@@ -47,67 +51,6 @@ _NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER
                     r"|universit(?:y|ies)|organi[sz]ations?|rivers?|ports?|airports?|mountains?|islands?|lakes?)\b")
 # "who is Zhang Xiao?": the rest, when it is only a name, asks what that person is
 _IDENTITY = re.compile(r"^\W*who(?:'s| is| was| are| were)\s+([^?]+?)\W*$")
-# a leading wh-phrase and auxiliary ("In what year did", "Which", "How many were") give the question's
-# form, not its topic; MiniLM weighs them as much as topic words, so the rest is embedded as well
-_PREPOSITION = r"in|on|for|at|by|from|to|with|under|after|since|during|of|about|into|through|over"
-_AUXILIARY = r"did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|shall|might|may|must"
-_WH_LEAD = re.compile(
-    rf"^\s*(?:(?:{_PREPOSITION})\s+)?(?:what|which|who|whom|whose|when|where|why|how)"
-    rf"(?:\s+(?:many|much|long|often|far|old|kind of|sort of|type of))?\b\s*(?:(?:{_AUXILIARY})\b\s*)?", re.I)
-_AUX_LEAD = re.compile(rf"^\s*(?:{_AUXILIARY})\b\s*", re.I)
-
-
-def question_core(question: str) -> str:
-    """The question without its leading wh-phrase, auxiliary and question mark.
-
-    >>> question_core("When did the bank open its branch?")
-    'the bank open its branch'
-    """
-    core = _WH_LEAD.sub("", question, count=1)
-    if core == question:
-        core = _AUX_LEAD.sub("", question, count=1)
-    core = " ".join(re.sub(r"\?+\s*$", "", core).split())
-    return core or question
-
-
-# "..., per Jiang Wei?", "according to the ambassador, ...": who said it, not what was said; and a leading
-# clause that sets the scene before the wh-word ("When Xi met Tokayev in Beijing, what ...?", "At the
-# roundtable, how long ...?")
-_ATTRIBUTION = re.compile(r"\baccording to\b[^,?;]*|,\s*per\b[^,?;]*"
-                          r"|^[^,?;]*(?=,\s*(?:(?:in|on|at|for|by|from|to|with|under|after|since|during)\s+)?"
-                          r"(?:what|which|who|whom|whose|when|where|why|how)\b)")
-
-
-def attribution_words(question: str) -> frozenset[str]:
-    """Tokens of the clause naming whom the question quotes ("per Jiang Wei", "according to the
-    ambassador") or where it happened ("When Xi met Tokayev at the Great Hall, what ...?").
-
-    They help find the passage (it is about that speaker or occasion) but not the sentence to
-    emphasise: the one naming the speaker or the occasion ("According to the official website of
-    the Consulate General ...", "Xi met Tokayev at the Great Hall ...") is seldom the one holding
-    what was said.
-
-    >>> sorted(attribution_words("what values have they kept, per the consul general in almaty?"))
-    ['almati', 'consul', 'general']
-    """
-    return frozenset(t for m in _ATTRIBUTION.finditer(fold(question)) for t in tokenize(m.group(0)))
-
-
-_ORDINALS = r"first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last"
-_ORDINAL = re.compile(rf"\b({_ORDINALS})\b")
-
-
-def enumeration_item(question: str) -> re.Pattern | None:
-    """For "what was the second point ...": how a sentence opening that item of a list starts
-    ("The second is to ...", "Second, ...", "Secondly ..."), the way official statements enumerate.
-
-    >>> bool(enumeration_item("What was the second of the four points?").match("the second is to trade more"))
-    True
-    """
-    m = _ORDINAL.search(fold(question))
-    return re.compile(rf"^\W*(?:the )?{m.group(1)}(?:ly\b|,| is\b| was\b)") if m else None
-
-
 def question_kind(question: str) -> tuple[str, frozenset[str]]:
     """The answer's kind and the tokens of the words that named it ("which newspaper" -> newspaper).
 
@@ -157,6 +100,11 @@ class Analysis:
     wants_name: bool            # a "who / which city" question: the answer is a name
 
     @property
+    def decline_kind(self) -> str:
+        """The kind the declines check: an article's date is a date, a percentage a number."""
+        return {"published": "date", "percent": "number"}.get(self.asked, self.asked)
+
+    @property
     def about_article(self) -> bool:
         """The question asks for the article's own outlet, date or byline."""
         return self.kind in METADATA
@@ -166,19 +114,16 @@ def analyse(text: str, rules: Rules = Rules()) -> Analysis:
     """The record for one question (``text`` already cleaned and spelling-folded)."""
     tokens = tuple(tokenize(text))
     asked, kind_words = question_kind(text)
-    ranked_kind = asked
-    if asked in METADATA and not rules.on("metadata") or asked not in METADATA and not rules.on("answer_kinds"):
-        ranked_kind, kind_words = "", frozenset()
+    ranked_kind, kind_words = rules.use("metadata" if asked in METADATA else "answer_kinds")(asked, kind_words)
     topic = tuple(t for t in tokens if t not in kind_words) or tokens
-    said = attribution_words(text) if rules.on("attribution") else frozenset()
+    said = rules.use("attribution")(text)
     content = tuple(t for t in tokens if t not in said) or tokens
     common = common_stems(text)
     telling = frozenset(t for t in topic if t not in common) or frozenset(topic)
     decline_kind = {"published": "date", "percent": "number"}.get(asked, asked)
     return Analysis(
-        text=text, tokens=tokens, core=question_core(text) if rules.on("core") else text,
+        text=text, tokens=tokens, core=rules.use("core")(text),
         kind=ranked_kind, asked=asked, kind_words=kind_words, topic=topic, attribution=said,
-        content=content, telling=telling,
-        item=enumeration_item(text) if rules.on("enumeration") else None,
+        content=content, telling=telling, item=rules.use("enumeration")(text),
         wants_name=asks_for_name(text, decline_kind),
     )

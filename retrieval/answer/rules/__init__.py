@@ -1,0 +1,1 @@
+"""Decline rules: each reads the best sentence and may give a reason to decline (``retrieval/rules.py``)."""

@@ -1,0 +1,1 @@
+"""Wording rules that read the question; each is one module, registered in ``retrieval/rules.py``."""

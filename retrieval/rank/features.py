@@ -1,0 +1,95 @@
+"""Candidates -> features: small pure functions, one per feature, each with a name; ``rank/score.py``
+combines them with the weights.
+
+Passage-level features are computed for every candidate at once (vectors make that cheap) and kept as
+one frozen ``PassageFeatures`` record of per-candidate arrays; ``.of(i)`` is one candidate's. Sentence-level
+features are read only for the best ``Weights.scored`` candidates, one frozen ``SentenceFeatures`` each.
+
+>>> saturated_bm25(np.array([0.0, 4.0]), 4.0).tolist()
+[0.0, 0.5]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.rank.shapes import has_shape
+from retrieval.text.words import fold
+from retrieval.types import Passage
+
+
+def passage_similarity(passage_vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """Cosine of each passage (headline + text) with the question or its core, the nearer."""
+    return (passage_vectors @ queries).max(axis=1)
+
+
+def sentence_similarities(sentence_vectors: list[np.ndarray], queries: np.ndarray) -> list[np.ndarray]:
+    """Per passage, the cosine of each sentence with each query (question, core): sentences x queries."""
+    return [x @ queries for x in sentence_vectors]
+
+
+def best_sentence_similarity(sims: list[np.ndarray]) -> np.ndarray:
+    """Per passage, its closest sentence's similarity (to the nearer query): a factoid sits in one sentence."""
+    return np.array([float(x.max()) if len(x) else 0.0 for x in sims], dtype=np.float32)
+
+
+def lead_name_credit(asked: frozenset[str], lead: frozenset[str], present: frozenset[str],
+                     idf: Callable[[str], float], weight: float) -> float:
+    """BM25 credit for the asked names of the article's lead sentence that this passage lacks (``lead_names``)."""
+    named = asked & lead
+    return weight * sum(idf(t) for t in named - present) if named else 0.0
+
+
+def saturated_bm25(bm25: np.ndarray, half: float) -> np.ndarray:
+    """BM25 squashed to 0-1, ``s / (s + half)``; with ``half`` 0, divided by the best candidate's instead."""
+    if half > 0:
+        return bm25 / (bm25 + half)
+    top = float(bm25.max()) if len(bm25) else 0.0
+    return bm25 / top if top > 0 else np.zeros_like(bm25)
+
+
+def sentence_shapes(p: Passage, kind: str) -> tuple[bool, ...]:
+    """Per sentence: does it have the asked-for shape (a date, a number, the article's own outlet...)?"""
+    return tuple(has_shape(s.text, kind, p.outlet, p.date, p.byline) for s in p.sentences)
+
+
+def item_openings(p: Passage, item: re.Pattern | None) -> tuple[bool, ...]:
+    """Per sentence: does it open the asked-for item of a list ("Second, ...")? (``enumeration``)"""
+    return tuple(bool(item and item.match(fold(s.text))) for s in p.sentences)
+
+
+def overlaps(sentence_tokens: tuple[frozenset[str], ...],
+             coverage: Callable[[frozenset[str]], float]) -> tuple[float, ...]:
+    """Per sentence: the IDF-weighted share of the question's content words it holds."""
+    return tuple(coverage(t) for t in sentence_tokens)
+
+
+@dataclass(frozen=True)
+class PassageFeatures:
+    """The passage-level features of every candidate, one array entry per candidate row."""
+
+    rows: np.ndarray
+    passage: np.ndarray        # passage_similarity
+    sentence: np.ndarray       # best_sentence_similarity
+    bm25: np.ndarray           # BM25 plus lead_name_credit
+    bm25_saturated: np.ndarray  # saturated_bm25
+
+    def of(self, i: int) -> dict[str, float]:
+        """One candidate's features, by name."""
+        return {"passage": float(self.passage[i]), "sentence": float(self.sentence[i]),
+                "bm25": float(self.bm25[i]), "bm25_saturated": float(self.bm25_saturated[i])}
+
+
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """The sentence-level features of one candidate read in full, one entry per sentence."""
+
+    similarity: tuple[float, ...]   # to the nearer query
+    asked: float                    # the closest sentence's similarity to the question as asked (the decline reads it)
+    overlap: tuple[float, ...]      # overlaps
+    shaped: tuple[bool, ...]        # sentence_shapes
+    opens_item: tuple[bool, ...]    # item_openings

@@ -1,0 +1,1 @@
+"""Wording rules that read the candidates' text while ranking; registered in ``retrieval/rules.py``."""

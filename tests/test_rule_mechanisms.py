@@ -1,0 +1,209 @@
+"""Each wording rule of the registry, on a small corpus this file writes: what the rule does, and that
+switched off (``BOT_RULES_OFF`` through the registry) it no longer does it. A real index built with the
+real model; the articles and questions are invented, so nothing here is tuned to the shipped articles.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.engine import Engine
+from retrieval.query.analyse import analyse
+from retrieval.rank.search import Evidence
+from retrieval.rules import RULES, Rules
+from tests.conftest import make_settings
+
+HARBOUR = "\n".join([
+    "Portville opens a third container terminal",
+    "",
+    "Portville, April 11 (Coast Courier) – Tomas Varga, the harbour master, opened the third "
+    "container terminal on Monday. Tomas Varga spoke to reporters about the new cranes after the ceremony. "
+    "The new terminal stands on land reclaimed from the old fishing quay. "
+    "Dock cranes of the new terminal were built abroad and shipped in pieces. "
+    "The new cranes run on electricity from a wind farm on the cape. "
+    "The terminal can handle one and a half million containers a year. "
+    "Tugboats guide the largest ships through the narrow channel at high tide.",
+    "",
+    "The harbour master said the port has much work ahead. "
+    "The first is to deepen the channel so that larger ships can call. "
+    "The second is to train local dock workers on the new cranes. "
+    "The third is to cut the fumes of idling cranes and trucks. "
+    "Officials from the shipping ministry and the city council attended the ceremony.",
+    "",
+    "Fishermen who used the old quay have moved to a marina on the northern shore. "
+    "The marina was paid for by the city council and opened last spring. "
+    "Some fishermen complained that the marina is too far from the fish market. "
+    "The council promised a shuttle bus between the marina and the market.",
+    "",
+    "Source: Coast Courier",
+])
+FESTIVAL = "\n".join([
+    "Valley town holds its autumn apple festival",
+    "",
+    "Hill Gazette 2023-09-30",
+    "",
+    "Orchard growers from across the valley brought their apples to the town square on Saturday. "
+    "Among the guests were Tomas Varga, Lena Osk and the mayor of the valley town. "
+    "Children pressed cider in wooden presses and judged the largest apples of the year. "
+    "The festival ended with a parade of tractors decorated with ribbons.",
+])
+
+
+@pytest.fixture(scope="module")
+def corpus_index(tmp_path_factory, embedder):
+    corpus = tmp_path_factory.mktemp("rule-corpus")
+    (corpus / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
+    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+    index = tmp_path_factory.mktemp("rule-index")
+    Engine(make_settings(corpus, index), embedder=embedder).build(progress=False)
+    return corpus, index
+
+
+@pytest.fixture(scope="module")
+def engines(corpus_index, embedder):
+    """name -> an engine over the small corpus with that rule off ("" = every rule on)."""
+    corpus, index = corpus_index
+    out = {}
+    for name in ["", *RULES]:
+        e = Engine(make_settings(corpus, index, rules_off=frozenset({name} - {""})), embedder=embedder)
+        e.load()
+        out[name] = e
+    return out
+
+
+def _by_row(ev: Evidence) -> dict:
+    return {r.row: r for r in ev.ranked}
+
+
+def _best(ev: Evidence) -> str:
+    top = ev.ranked[0]
+    return top.passage.sentences[top.sentence_index].text
+
+
+def test_every_registered_rule_has_a_module_docstring_saying_why_and_when_it_does_not_fire():
+    for rule in RULES.values():
+        doc = rule.module.__doc__ or ""
+        assert doc.startswith(f"{rule.name}") and "Why" in doc and "not fire" in doc, rule.name
+        assert rule.apply is not rule.idle
+
+
+def test_speller_maps_an_unknown_word_to_the_corpus_word_and_off_leaves_it(engines):
+    question = "when did the harbur master open the terminal?"
+    assert "harbour" in engines[""]._require()[1].normalise(question)
+    assert engines["speller"]._require()[1].normalise(question) == question
+    # does not fire on words the articles use
+    plain = "who opened the third terminal of the harbour?"
+    assert engines[""]._require()[1].normalise(plain) == plain
+
+
+def test_core_is_embedded_beside_the_question_and_off_only_the_question(engines):
+    question = "When did the marina open?"
+    assert analyse(question).core == "the marina open"
+    assert analyse("marina opening date").core == "marina opening date"  # no wh-phrase: its own core
+    assert analyse(question, Rules(frozenset({"core"}))).core == question
+    on, off = engines[""].evidence(question), engines["core"].evidence(question)
+    # the passage similarity is the nearer of question and core: never lower with the core
+    for row, r in _by_row(off).items():
+        if row in _by_row(on):
+            assert _by_row(on)[row].dense >= r.dense - 1e-6
+
+
+def test_answer_kinds_add_the_shape_bonus_to_passages_with_a_number_and_off_they_do_not(engines):
+    question = "How many containers can the new terminal handle?"
+    on, off = engines[""].evidence(question), engines["answer_kinds"].evidence(question)
+    assert on.kind == "number" and off.kind == ""
+    w = engines[""].weights
+    common = _by_row(on).keys() & _by_row(off).keys()
+    assert common
+    for row in common:
+        p = _by_row(on)[row].passage
+        counted = any(any(ch.isdigit() for ch in s.text) or " one " in f" {s.text.lower()} " for s in p.sentences)
+        gained = _by_row(on)[row].score - _by_row(off)[row].score
+        assert gained == pytest.approx(w.shape if counted else 0.0, abs=1e-6), p.sentences[0].text
+    assert "one and a half million" in _best(on)
+
+
+def test_metadata_reads_the_articles_ends_for_the_outlet_and_off_it_does_not(engines):
+    question = "Which newspaper ran the story on the apple festival?"
+    on, off = engines[""].answer(question), engines["metadata"].answer(question)
+    assert on.debug["kind"] == "outlet" and off.debug["kind"] == ""
+    assert not on.declined and "Hill Gazette" in on.answer_sentence
+    assert "Hill Gazette" not in off.answer_sentence
+    # the words naming the kind say what the answer is, not what it is about: the articles never say
+    # "newspaper", and it does not count as unknown to them
+    assert "newspap" in analyse(question).tokens and "newspap" not in analyse(question).topic
+    assert "newspap" in analyse(question, Rules(frozenset({"metadata"}))).topic
+    # does not fire on a question about the article's content
+    assert not analyse("What did the harbour master open?").about_article
+
+
+def test_attribution_sets_the_speakers_words_aside_when_choosing_the_sentence(engines):
+    question = "According to Tomas Varga, what do the new cranes run on?"
+    a = analyse(question)
+    assert {"toma", "varga"} <= a.attribution or {"tomas", "varga"} <= a.attribution
+    assert not set(a.content) & a.attribution
+    assert analyse(question, Rules(frozenset({"attribution"}))).attribution == frozenset()
+    on, off = engines[""].evidence(question), engines["attribution"].evidence(question)
+    # the sentence naming the speaker is chosen only when his name counts
+    assert "Varga" not in _best(on) and "electricity" in _best(on)
+    assert "Varga" in _best(off)
+    # does not fire without such a clause
+    assert analyse("What do the new cranes run on?").attribution == frozenset()
+
+
+def test_enumeration_prefers_the_sentence_opening_the_item_and_off_it_does_not(engines):
+    question = "What is the second task?"
+    on, off = engines[""].evidence(question), engines["enumeration"].evidence(question)
+    assert _best(on).startswith("The second is to")
+    w = engines[""].weights
+    row = on.ranked[0].row
+    assert on.ranked[0].score - _by_row(off)[row].score == pytest.approx(w.shape, abs=1e-6)
+    # does not fire on a sentence mentioning the ordinal later, nor on a question without one
+    assert not analyse(question).item.match("a second round of talks began")
+    assert analyse("What is the main task?").item is None
+
+
+def test_lead_names_credit_the_later_passages_of_the_article_whose_lead_names_the_person(engines):
+    question = "What did Tomas Varga say about the fumes of idling cranes?"
+    on, off = engines[""].evidence(question), engines["lead_names"].evidence(question)
+    credited = [row for row, r in _by_row(on).items() if row in _by_row(off) and r.bm25 > _by_row(off)[row].bm25 + 1e-9]
+    assert credited
+    for row in credited:  # only passages of the harbour article (whose lead names him) that lack the name
+        p = _by_row(on)[row].passage
+        assert p.file == "harbour.txt" and "Tomas Varga" not in p.text
+    for row, r in _by_row(on).items():  # the festival's guest list names him too, but not in its lead
+        if r.passage.file == "festival.txt" and row in _by_row(off):
+            assert r.bm25 == pytest.approx(_by_row(off)[row].bm25)
+    assert "fumes" in _best(on)
+
+
+def test_shape_decline_declines_a_year_question_answered_by_a_weekday_and_off_it_does_not(engines):
+    question = "In what year did Tomas Varga open the third container terminal?"
+    on, off = engines[""].answer(question), engines["shape_decline"].answer(question)
+    assert on.declined and "asks for a year" in on.declined_reason
+    assert "states none" not in off.declined_reason
+
+
+def test_shape_decline_does_not_fire_when_the_sentence_states_a_number(engines):
+    answer = engines[""].answer("How many containers can the new terminal handle a year?")
+    assert not answer.declined
+
+
+def test_dateline_decline_declines_a_date_beside_only_the_datelines_place():
+    lead = HARBOUR.split("\n")[2].split(". ")[0] + "."  # "Portville, April 11 (Coast Courier) – Tomas Varga ..."
+    question = analyse("When was the city of Portville founded?")
+    reason = Rules().use("dateline_decline")(question, lead)
+    assert "shares none" in reason
+    assert Rules(frozenset({"dateline_decline"})).use("dateline_decline")(question, lead) == ""
+    # does not fire when the sentence shares a telling word outside its dateline, or the question asks no date
+    assert Rules().use("dateline_decline")(analyse("When did Tomas Varga open the terminal?"), lead) == ""
+    assert Rules().use("dateline_decline")(analyse("What did the city of Portville found?"), lead) == ""
+
+
+def test_name_decline_declines_a_who_question_whose_sentence_names_only_the_asked_names(engines):
+    question = "Who was a guest at the apple festival with Tomas Varga and Lena Osk?"
+    on, off = engines[""].answer(question), engines["name_decline"].answer(question)
+    assert on.declined and "name" in on.declined_reason
+    assert "names none" not in off.declined_reason
+    # does not fire when the sentence names someone new
+    assert not engines[""].answer("Who opened the third container terminal in Portville?").declined
