@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answer.compose import DeclinePolicy, compose
-from retrieval.ingest.articles import list_corpus, load_articles
+from retrieval.ingest.articles import Corpus, list_corpus, read_corpus
 from retrieval.progress import stage
 from retrieval.embed.batching import MicroBatcher
 from retrieval.embed.models import make_embedder
@@ -48,9 +49,10 @@ def text_key(text: str) -> bytes:
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
 
 
-def _batches(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def _batches(items, size: int):
+    it = iter(items)
+    while group := list(itertools.islice(it, size)):
+        yield group
 
 
 def _fingerprint(folder: Path) -> dict[str, dict]:
@@ -87,27 +89,41 @@ class Engine:
 
     def build(self, progress: bool = True) -> BuildReport:
         """Read, clean, split and embed the corpus in batches of articles, streaming them into a new
-        build of the store, then publish it atomically."""
+        build of the store, then publish it atomically.
+
+        The corpus is read in two passes (``read_corpus``): the first finds the lines repeated across
+        files, the second cleans one batch of articles at a time, so no step holds every article.
+        """
         started = time.perf_counter()
         folder = self.settings.corpus_dir
         if not folder.is_dir():
             raise CorpusProblem(f"the corpus folder {folder} does not exist; create it or set BOT_CORPUS_DIR")
         fingerprint = _fingerprint(folder)
-        articles, skipped = load_articles(folder, progress=progress)
-        if not articles:
-            why = "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt, .md or .html files"
-            raise CorpusProblem(f"no usable articles in {folder} ({why})")
+        with read_corpus(folder, progress=progress) as corpus:
+            if not corpus.count:
+                raise CorpusProblem(f"no usable articles in {folder} ({self._why(corpus.skipped)})")
+            return self._build(corpus, fingerprint, progress, started)
+
+    @staticmethod
+    def _why(skipped) -> str:
+        return "; ".join(f"{s.file}: {s.reason}" for s in skipped) or "no .txt, .md or .html files"
+
+    def _build(self, corpus: Corpus, fingerprint: dict, progress: bool, started: float) -> BuildReport:
+        """The second pass of ``build``: clean, split, embed and write one batch of articles at a time."""
+        folder = self.settings.corpus_dir
         previous = self._previous()
         writer = self.store.writer()
         sources: list[Source] = []
+        hashes: dict[str, dict] = {}
         embedded = reused = total = 0
         try:
             # one bar over the articles: between cleaning and BM25 a big build splits, names and embeds
             # for most of its time, and showed nothing
-            bar = stage(None, "splitting and embedding", progress, "article", total=len(articles))
-            for group in _batches(articles, BUILD_BATCH_ARTICLES):
+            bar = stage(None, "splitting and embedding", progress, "article", total=corpus.count)
+            for group in _batches(corpus.articles(), BUILD_BATCH_ARTICLES):
                 if bar is not None:
                     bar.update(len(group))
+                hashes.update((a.file, {"sha256": a.sha256, **fingerprint.get(a.file, {})}) for a in group)
                 passages = [p for a in group for p in make_passages(
                     a, self.settings.passage_min_words, self.settings.passage_max_words)]
                 if not passages:
@@ -122,23 +138,26 @@ class Engine:
                 first = {p.file: p for p in reversed(passages)}
                 sources += [Source(a.file, a.title, a.date, a.outlet, per_file[a.file], lead_names(first[a.file]))
                             for a in group if per_file[a.file]]
+            if not hashes:
+                raise CorpusProblem(f"no usable articles in {folder} ({self._why(corpus.skipped)})")
             manifest = {
                 "model": self.settings.model,
                 "embedding": self.embedder.identity,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "corpus": {a.file: {"sha256": a.sha256, **fingerprint.get(a.file, {})} for a in articles},
+                "corpus": hashes,
                 "fingerprint": fingerprint,
-                "skipped": [{"file": s.file, "reason": s.reason} for s in skipped],
+                "skipped": [{"file": s.file, "reason": s.reason} for s in corpus.skipped],
                 "sources": [s.to_dict() for s in sources],
             }
             if bar is not None:
+                bar.update(corpus.count - bar.n)  # the files the cleaner rejected
                 bar.close()
             writer.publish(manifest, progress)
         except BaseException:
             writer.abort()
             raise
         self.load()
-        return BuildReport(len(articles) + len(skipped), total, tuple(skipped),
+        return BuildReport(len(hashes) + len(corpus.skipped), total, tuple(corpus.skipped),
                            time.perf_counter() - started, embedded=embedded, reused=reused)
 
     def _previous(self) -> Snapshot | None:

@@ -243,3 +243,19 @@ def test_an_outlet_stated_in_lower_case_is_cited_as_a_proper_name(tmp_path):
         _write(tmp_path, "a.txt", f"Harbour city opens new container terminal\n\nSource: {stated}\n\n{BODY}".encode())
         [article], _ = load_articles(tmp_path)
         assert article.outlet == shown, stated
+
+
+def test_a_prose_line_repeated_across_files_is_dropped_and_one_found_once_kept(tmp_path):
+    """The first pass counts lines by hash over every file; the second drops the repeated ones."""
+    furniture = "Readers can reach the newsroom every weekday until late evening."
+    port = JUNK_PAGE.replace("Construction started", furniture + "\nConstruction started")
+    _write(tmp_path, "port.txt", port.encode())
+    _write(tmp_path, "wheat.md", (OTHER_PAGE + furniture + "\n").encode())
+    _write(tmp_path, "alone.txt", JUNK_PAGE.replace("Harbour city", "Lonely harbour city").replace(
+        "Construction started", "A sentence found in this file alone.\nConstruction started").encode())
+    articles, _ = load_articles(tmp_path)
+    text = {a.file: " ".join(b.text for b in a.blocks) for a in articles}
+    assert furniture not in text["port.txt"] and furniture not in text["wheat.md"]
+    assert "A sentence found in this file alone." in text["alone.txt"]
+    assert "Construction started in 2019" not in text["port.txt"], "a short line both port pages share"
+    assert all("The city of Portville opened" in text[f] for f in ("port.txt", "alone.txt")), "over 30 words: kept"

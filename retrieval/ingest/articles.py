@@ -11,12 +11,16 @@ back at the original text.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
-from collections import Counter
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from retrieval.ingest.formats import HTML_SUFFIXES, for_cleaner, with_metadata
 from retrieval.ingest.metadata import iso_date, proper_name, stated_date
@@ -213,7 +217,7 @@ def is_metadata_line(text: str) -> bool:
 class Cleaner:
     """Turns one decoded page into an ``Article``; ``repeated`` holds lines seen in other files."""
 
-    def __init__(self, repeated: frozenset[str] = frozenset()):
+    def __init__(self, repeated: "RepeatedLines | frozenset[str]" = frozenset()):
         self.repeated = repeated
 
     def clean(self, file: str, text: str, sha256: str) -> Article | Skipped:
@@ -286,48 +290,117 @@ class Cleaner:
         return -1, ""
 
 
-def repeated_lines(texts: list[str], max_words: int = 30) -> frozenset[str]:
+class RepeatedLines:
+    """Short lines found in two or more different files (site furniture), counted by an 8-byte hash of
+    each normalised line, so a big corpus's first pass holds 8 bytes a line rather than its text.
+
+    ``Cleaner`` asks ``_norm(line) in repeated``; two different lines share a hash with odds of
+    about one in 10^7 at a million files' lines.
+    """
+
+    def __init__(self, max_words: int = 30):
+        self.max_words = max_words
+        self._seen: list[np.ndarray] = []  # each file's distinct line hashes
+        self._repeated: frozenset[int] = frozenset()
+
+    @staticmethod
+    def _key(norm: str) -> int:
+        return int.from_bytes(hashlib.blake2b(norm.encode("utf-8"), digest_size=8).digest(), "little")
+
+    def add(self, text: str) -> None:
+        """Count the short lines of one more file's text."""
+        keys = {self._key(k) for ln in _lines(text) if ln.text and ln.words <= self.max_words
+                for k in (_norm(ln.text),) if k}
+        self._seen.append(np.fromiter(keys, dtype=np.uint64, count=len(keys)))
+
+    def settle(self) -> "RepeatedLines":
+        """Decide which lines repeat (after the last ``add``); frees the per-file hashes."""
+        if len(self._seen) >= 2:
+            keys, counts = np.unique(np.concatenate(self._seen), return_counts=True)
+            self._repeated = frozenset(keys[counts >= 2].tolist())
+        self._seen = []
+        return self
+
+    def __contains__(self, norm: object) -> bool:
+        return isinstance(norm, str) and bool(norm) and self._key(norm) in self._repeated
+
+    def __len__(self) -> int:
+        return len(self._repeated)
+
+
+def repeated_lines(texts: list[str], max_words: int = 30) -> RepeatedLines:
     """Short lines found in two or more different files: site furniture."""
-    if len(texts) < 2:
-        return frozenset()
-    counts: Counter[str] = Counter()
+    found = RepeatedLines(max_words)
     for text in texts:
-        counts.update({_norm(ln.text) for ln in _lines(text) if ln.text and ln.words <= max_words})
-    return frozenset(k for k, n in counts.items() if n >= 2 and k)
+        found.add(text)
+    return found.settle()
+
+
+class Corpus:
+    """A corpus folder read in two passes, so a build never holds every article's text.
+
+    The first pass (``read_corpus``) reads each file once: skips what cannot be used, finds the
+    lines repeated across files, and spools each file's text for the cleaner to a temporary file
+    (an HTML page's extraction is not run twice, and a file edited meanwhile cannot differ between
+    the passes). The second, ``articles()``, cleans the spooled texts one at a time.
+
+    >>> with read_corpus(folder, progress=True) as corpus:
+    ...     for article in corpus.articles():   # corpus.count files; corpus.skipped grows as it goes
+    ...         ...
+    """
+
+    def __init__(self, spool, count: int, skipped: list[Skipped], repeated: RepeatedLines):
+        self._spool, self.count, self.skipped, self.repeated = spool, count, skipped, repeated
+
+    def articles(self) -> Iterator[Article]:
+        """Each usable file's ``Article``, in corpus order; files the cleaner rejects join ``skipped``."""
+        cleaner = Cleaner(self.repeated)
+        self._spool.seek(0)
+        for line in self._spool:
+            entry = json.loads(line)
+            got = cleaner.clean(entry["file"], entry["text"], entry["sha256"])
+            if isinstance(got, Skipped):
+                self.skipped.append(got)
+            else:
+                yield with_metadata(got, entry["meta"])  # what the file states wins over the cleaner's guesses
+        for s in self.skipped:
+            log.warning("skipped %s: %s", s.file, s.reason)
+
+
+@contextmanager
+def read_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, progress: bool = False) -> Iterator[Corpus]:
+    """The first pass over ``folder`` (see ``Corpus``); unusable files are reported, never fatal."""
+    skipped: list[Skipped] = []
+    seen: dict[str, str] = {}
+    repeated = RepeatedLines()
+    count = 0
+    with tempfile.TemporaryFile(prefix="newsbot-corpus-") as spool:
+        for path in stage(list_corpus(folder, skipped), "reading", progress):
+            rel = path.relative_to(folder).as_posix()
+            got = read_text(path, max_bytes)
+            if isinstance(got, Skipped):
+                skipped.append(Skipped(rel, got.reason))
+                continue
+            text, sha = got
+            if sha in seen:
+                skipped.append(Skipped(rel, f"duplicate of {seen[sha]}"))
+                continue
+            seen[sha] = rel
+            prepared = for_cleaner(rel, text)  # an HTML page's article, a Markdown file's front matter
+            if isinstance(prepared, str):
+                skipped.append(Skipped(rel, prepared))
+                continue
+            body, meta = prepared
+            repeated.add(body)
+            spool.write((json.dumps({"file": rel, "sha256": sha, "meta": meta, "text": body},
+                                    ensure_ascii=False) + "\n").encode("utf-8"))
+            count += 1
+        yield Corpus(spool, count, skipped, repeated.settle())
 
 
 def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
                   progress: bool = False) -> tuple[list[Article], list[Skipped]]:
-    """Read and clean every article file; unusable files are reported, never fatal."""
-    read: list[tuple[Path, str, str, dict[str, str]]] = []
-    skipped: list[Skipped] = []
-    seen: dict[str, str] = {}
-    for path in stage(list_corpus(folder, skipped), "reading", progress):
-        rel = path.relative_to(folder).as_posix()
-        got = read_text(path, max_bytes)
-        if isinstance(got, Skipped):
-            skipped.append(Skipped(rel, got.reason))
-            continue
-        text, sha = got
-        if sha in seen:
-            skipped.append(Skipped(rel, f"duplicate of {seen[sha]}"))
-            continue
-        seen[sha] = rel
-        prepared = for_cleaner(rel, text)  # an HTML page's article, a Markdown file's front matter
-        if isinstance(prepared, str):
-            skipped.append(Skipped(rel, prepared))
-            continue
-        body, meta = prepared
-        read.append((path, body, sha, meta))
-    cleaner = Cleaner(repeated_lines([t for _, t, _, _ in read]))
-    articles = []
-    for path, text, sha, meta in stage(read, "cleaning", progress):
-        rel = path.relative_to(folder).as_posix()
-        got = cleaner.clean(rel, text, sha)
-        if isinstance(got, Skipped):
-            skipped.append(got)
-        else:
-            articles.append(with_metadata(got, meta))  # what the file states wins over the cleaner's guesses
-    for s in skipped:
-        log.warning("skipped %s: %s", s.file, s.reason)
-    return articles, skipped
+    """Read and clean every article file at once (a build streams ``read_corpus`` instead)."""
+    with read_corpus(folder, max_bytes, progress) as corpus:
+        articles = list(stage(corpus.articles(), "cleaning", progress, total=corpus.count))
+    return articles, corpus.skipped

@@ -1,33 +1,25 @@
-"""BM25 over passages (scores from bm25s), saved beside the vectors as arrays + JSON."""
+"""BM25 over passages (the scores of bm25s, built by ``bm25_build``), saved beside the vectors as arrays + JSON."""
 
 from __future__ import annotations
 
 import json
-import logging
 import math
-from collections import Counter
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.progress import stage
+from retrieval.stores.bm25_build import ENTRY as _ENTRY, LexicalSpool
 from retrieval.stores.rows import NpyRows
-from retrieval.text.words import _content_stems, _fold, _split
 
 # a question's candidates come from its rarer words' posting lists until this many postings are read;
 # the commonest words add little to the ranking and, at 1M passages, were most of the BM25 time
 POSTINGS_BUDGET = 200_000
-_ENTRY = np.dtype([("id", "<i4"), ("score", "<f4")])  # a (passage or term, BM25 term score) pair
-
-
-def _table(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    out = np.empty(len(ids), dtype=_ENTRY)
-    out["id"], out["score"] = ids, scores
-    return out
 
 
 class Lexical:
-    """BM25 over passages (scores from bm25s), plus term IDF and the vocabulary for evidence checks.
+    """BM25 over passages (the Lucene BM25 of bm25s), plus term IDF and the vocabulary for evidence checks.
 
     Two tables of the same scores: term -> passages (``postings``) to find candidates, and
     passage -> terms (``forward``) to score given candidates exactly. On disk both are read
@@ -45,28 +37,15 @@ class Lexical:
         self.vocabulary = vocabulary  # word -> count, for the question speller
 
     @classmethod
-    def build(cls, texts: list[str], progress: bool = False) -> "Lexical":
-        import bm25s
-        import scipy.sparse
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-        counts: Counter[str] = Counter()
-        tokens = []
-        # one uncached fold per text: a corpus would only flush ``fold``'s cache
-        for t in stage(texts, "BM25", progress, "passage"):
-            ws = _split(_fold(t))
-            counts.update(ws)
-            tokens.append(_content_stems(ws) or ["<empty>"])
-        bm25 = bm25s.BM25()
-        bm25.index(tokens, show_progress=False)
-        data, indices, indptr = (np.asarray(bm25.scores[k]) for k in ("data", "indices", "indptr"))
-        size = len(tokens)
-        by_passage = scipy.sparse.csc_matrix((data, indices, indptr), shape=(size, len(indptr) - 1)).tocsr()
-        by_passage.sort_indices()
-        terms = {t: int(i) for t, i in bm25.vocab_dict.items() if i < len(indptr) - 1}  # bm25s adds "" past the end
-        return cls(terms, _table(indices, data), indptr.astype(np.int64),
-                   _table(by_passage.indices, by_passage.data), by_passage.indptr.astype(np.int64),
-                   size, dict(counts))
+    def build(cls, texts: Iterable[str], progress: bool = False) -> "Lexical":
+        """The tables of ``texts`` in memory (a build streams batches through ``LexicalSpool`` instead)."""
+        with tempfile.TemporaryDirectory(prefix="lexical-") as tmp:
+            spool = LexicalSpool(Path(tmp) / "spool")
+            spool.add(texts)
+            spool.write(Path(tmp) / "lexical", progress)
+            lex = cls.load(Path(tmp) / "lexical")
+            lex.postings, lex.forward = np.asarray(lex.postings), np.asarray(lex.forward)
+        return lex
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ disk rather than resident memory.
 from __future__ import annotations
 
 import contextlib
+from array import array
 import fcntl
 import hashlib
 import json
@@ -40,6 +41,7 @@ import retrieval.stores.vector_index as vector_index
 from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOutdated, IndexProblem
 from retrieval.stores.base import Batch
 from retrieval.stores.bm25 import Lexical
+from retrieval.stores.bm25_build import LexicalSpool
 from retrieval.stores.local_snapshot import IndexData, LocalSnapshot, PassageTable  # noqa: F401
 from retrieval.stores.rows import NpyRows
 from retrieval.types import Source
@@ -111,11 +113,28 @@ def _to_npy(raw: Path, path: Path, dtype, dim: int) -> int:
     return rows
 
 
+def _join_npy(parts: list[Path], path: Path, dtype) -> int:
+    """The one-dimensional ``.npy`` file ``np.save`` would write of the records in ``parts`` (raw
+    files appended by a build), in order; the parts are removed. Returns the record count."""
+    size = np.dtype(dtype).itemsize
+    rows = sum(p.stat().st_size for p in parts) // size
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": (rows,)}
+    with open(path, "wb") as dst:
+        np.lib.format.write_array_header_1_0(dst, header)
+        for part in parts:
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, dst, 16 << 20)
+            part.unlink()
+    return rows
+
+
 class LocalWriter:
     """One build being written into a hidden folder; batches go straight to disk.
 
-    Passages and vectors are appended as they come, so a build holds one batch in memory plus
-    the BM25 texts; the FAISS index, BM25 tables, manifest and checksums are made at ``publish``.
+    Passages, vectors, content hashes and BM25 term ids are appended to files as they come, so a
+    build holds one batch plus an offset and a count per passage; the FAISS index, BM25 tables,
+    manifest and checksums are made at ``publish``. (Keeping every BM25 text and hash until then
+    was ~0.5 GB at 100k passages and grew with the corpus.)
     """
 
     def __init__(self, store: "LocalStore"):
@@ -127,10 +146,10 @@ class LocalWriter:
         self._passages = open(self.tmp / "passages.jsonl", "wb")
         self._vectors = open(self.tmp / "passages.f32", "wb")
         self._sentences = open(self.tmp / "sentences.f16", "wb")
-        self._offsets, self._counts = [0], []
-        self._passage_keys: list[np.ndarray] = []
-        self._sentence_keys: list[np.ndarray] = []
-        self._texts: list[str] = []
+        self._passage_keys = open(self.tmp / "keys.passages.raw", "wb")
+        self._sentence_keys = open(self.tmp / "keys.sentences.raw", "wb")
+        self._offsets, self._counts = array("q", [0]), array("q")  # 8 bytes a passage, not a Python int
+        self._lexical = LexicalSpool(self.tmp / ".lexical-spool")
         self.dim = 0
 
     def add(self, batch: Batch) -> None:
@@ -148,9 +167,10 @@ class LocalWriter:
             self._counts.append(len(passage.sentences))
         self._vectors.write(vectors.tobytes())
         self._sentences.write(np.ascontiguousarray(batch.sentence_vectors, dtype=np.float16).tobytes())
-        self._passage_keys.append(np.asarray(batch.keys[:n]))
-        self._sentence_keys.append(np.asarray(batch.keys[n:]))
-        self._texts.extend(batch.lexical_texts)
+        keys = np.asarray(batch.keys, dtype="S20")
+        self._passage_keys.write(keys[:n].tobytes())
+        self._sentence_keys.write(keys[n:].tobytes())
+        self._lexical.add(batch.lexical_texts)
 
     def publish(self, manifest: dict, progress: bool = False) -> str:
         """Finish the folder, then swap the pointer; concurrent builds take turns (a lock file)."""
@@ -167,16 +187,20 @@ class LocalWriter:
                 fcntl.flock(lock, fcntl.LOCK_UN)
         return self.name
 
+    def _files(self):
+        return (self._passages, self._vectors, self._sentences, self._passage_keys, self._sentence_keys)
+
     def abort(self) -> None:
-        for fh in (self._passages, self._vectors, self._sentences):
+        for fh in self._files():
             fh.close()
+        self._lexical.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _finish(self, manifest: dict, progress: bool) -> None:
         import faiss
 
         tmp = self.tmp
-        for fh in (self._passages, self._vectors, self._sentences):
+        for fh in self._files():
             fh.flush()
             os.fsync(fh.fileno())
             fh.close()
@@ -189,9 +213,8 @@ class LocalWriter:
         np.save(tmp / "passages.offsets.npy", np.asarray(self._offsets, dtype=np.int64))
         counts = np.asarray(self._counts, dtype=np.int64)
         np.save(tmp / "sentence_start.npy", np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
-        keys = np.concatenate(self._passage_keys + self._sentence_keys) if n else np.zeros(0, dtype="S20")
-        np.save(tmp / "keys.npy", keys)
-        Lexical.build(self._texts, progress).save(tmp / "lexical")
+        _join_npy([tmp / "keys.passages.raw", tmp / "keys.sentences.raw"], tmp / "keys.npy", "S20")
+        self._lexical.write(tmp / "lexical", progress)
         files, checksums = {}, {}
         for f in sorted(tmp.rglob("*")):
             if f.is_file():
