@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import stat
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -208,11 +209,15 @@ def test_a_full_database_warns_once_and_answering_goes_on(tmp_path, caplog):
     for i in range(40):
         log.asked(Asker("ask", "me"), f"question {i} " + "x" * 400, Answer("q"), 1.0)
     assert not log.flush(timeout=0.5)
-    assert not log.close(timeout=0.2) and log.lost == 40
+    assert not log.close(timeout=0.2)
+    # a first batch of one row can still fit in the free space of the last page (the writer may take the
+    # first question before the others are queued); every other row is counted lost, none vanishes
+    written = sqlite3.connect(db).execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+    assert written <= 1 and log.lost == 40 - written
     messages = warnings_from_log(caplog)
     cannot = [m for m in messages if m.startswith("Cannot write")]
     assert len(cannot) == 1 and "full" in cannot[0]
-    assert any("40 logged questions or ratings could not be written" in m for m in messages), "the loss is said"
+    assert any(f"{log.lost} logged questions or ratings could not be written" in m for m in messages), "the loss is said"
 
 
 def test_answering_threads_never_wait_for_a_locked_database(engine, tmp_path):
