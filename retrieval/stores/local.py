@@ -42,7 +42,7 @@ from retrieval.errors import IndexCorrupt, IndexMismatch, IndexMissing, IndexOut
 from retrieval.stores.base import Batch
 from retrieval.stores.bm25 import Lexical
 from retrieval.stores.bm25_build import LexicalSpool
-from retrieval.stores.local_snapshot import IndexData, LocalSnapshot, PassageTable  # noqa: F401
+from retrieval.stores.local_snapshot import LocalSnapshot, PassageTable
 from retrieval.stores.rows import NpyRows
 from retrieval.types import Source
 from retrieval.stores.vector_index import IndexSpec
@@ -317,7 +317,6 @@ class LocalStore:
             return snapshot
         raise IndexCorrupt(f"the index pointer in {self.root} is unreadable and no version verifies; {REBUILD_HINT}")
 
-    load = open  # older name
 
     def _open(self, cur: Path, model: str) -> LocalSnapshot:
         import faiss
@@ -378,5 +377,3 @@ class LocalStore:
         return LocalSnapshot(cur, manifest, passages, vectors, passage_vectors, sentence_vectors, sentence_start,
                              keys, lexical, sources)
 
-
-Store = LocalStore  # the name older code uses

@@ -114,5 +114,3 @@ class LocalSnapshot:
         out[~is_passage] = self.sentences.take(src[~is_passage] - n)
         return found, out
 
-
-IndexData = LocalSnapshot  # the name older code and benchmarks use
