@@ -108,6 +108,18 @@ def test_an_engine_that_reloads_answers_from_the_edited_article_not_its_cached_p
     assert "1993" in after.answer_sentence and "1992" not in after.answer_sentence
 
 
+def test_a_warm_answer_takes_its_candidates_from_one_hybrid_search_and_nothing_else(tmp_path, embedder):
+    """Dense and BM25 candidates in one round trip; every row the ranking then reads is cached."""
+    engine = Engine(make_settings(SEEDS, tmp_path / "index", store="milvus"), embedder=embedder)
+    engine.build(progress=False)
+    question = "when was diplomatic relations established?"
+    first = engine.answer(question)
+    calls = counting(engine.store)
+    again = engine.answer(question)
+    assert dict(calls) == {"hybrid_search": 1}
+    assert again.answer_sentence == first.answer_sentence and "1992" in again.answer_sentence
+
+
 def test_row_cache_evicts_the_least_recently_used_row_and_zero_keeps_nothing():
     cache: RowCache[str] = RowCache(2)
     cache.put_many({1: "a", 2: "b"})

@@ -141,6 +141,28 @@ def test_lexical_adds_the_rows_asked_for_and_bm25_scores_rows_without_the_words_
     assert not none.any() and snap.lexical(["zzzunknownzzz"], 5)[0].size == 0
 
 
+def test_candidates_are_the_dense_and_the_bm25_top_k_with_their_bm25_scores(built, corpus):
+    """The one call the ranking makes: the exact inner-product top k together with the BM25 top k,
+    scored as bm25s scores them; the same rows and scores as the two separate searches."""
+    _, snap = built
+    reference = Lexical.build(list(corpus.lexical_texts))
+    exact = corpus.passage_vectors
+    sentences = [s.text for p in corpus.passages for s in p.sentences]
+    for i in range(0, len(sentences), 23):  # a sentence as the question, its vector as the question's
+        tokens, query = tokenize(sentences[i]), corpus.sentence_vectors[i]
+        rows, scores = snap.candidates(tokens, query, 10)
+        assert list(rows) == sorted(set(rows))
+        assert set(np.argsort(-(exact @ query), kind="stable")[:10].tolist()) <= set(rows.tolist())
+        assert np.allclose(scores, reference.score_rows(tokens, rows), rtol=1e-4, atol=1e-5)
+        best, _ = reference.search(tokens, 10)  # its 10 best BM25 rows are there (ties at the 10th aside)
+        tenth = np.sort(reference.score_rows(tokens, best))[-min(10, len(best))] if len(best) else 0
+        assert set(best[reference.score_rows(tokens, best) > tenth + 1e-5].tolist()) <= set(rows.tolist())
+        apart, apart_scores = snap.lexical(tokens, 10, also=snap.dense(query, 10))
+        assert list(rows) == list(apart) and np.allclose(scores, apart_scores)
+    rows, scores = snap.candidates(["zzzunknownzzz"], exact[4], 5)  # no known word: the dense rows alone
+    assert 4 in rows and len(rows) == 5 and not scores.any()
+
+
 def test_term_statistics_match_the_texts(built, corpus):
     _, snap = built
     reference = Lexical.build(list(corpus.lexical_texts))

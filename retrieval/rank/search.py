@@ -123,7 +123,7 @@ class Searcher:
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the vector index and from BM25 (sorted), with each row's BM25 score."""
         k = min(len(self.data), self.w.candidates)
-        return self.data.lexical(tokens, k, also=self.data.dense(qvec, k))
+        return self.data.candidates(tokens, qvec, k)
 
     def _article_index(self, rows: np.ndarray | int) -> np.ndarray | None:
         """Which article (index into ``sources``) each row belongs to; None if rows and sources disagree."""

@@ -14,7 +14,7 @@ Two stores stand behind it: ``stores.local`` (FAISS + BM25 arrays in versioned f
 >>> writer.add(Batch(passages, passage_vectors, sentence_vectors, keys, lexical_texts))
 >>> writer.publish()
 >>> snap = store.open(settings.model)
->>> rows = snap.dense(question_vector, 30)
+>>> rows, bm25 = snap.candidates(question_tokens, question_vector, 30)
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ class Snapshot(Protocol):
     def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best BM25 rows for ``tokens`` together with the rows in ``also`` (sorted, unique),
         and each one's BM25 score."""
+
+    def candidates(self, tokens: list[str], vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The candidate rows for one question: the ``k`` nearest to ``vector`` together with the ``k``
+        best BM25 rows for ``tokens`` (sorted, unique), and each one's BM25 score. The same rows as
+        ``lexical(tokens, k, also=dense(vector, k))``; a store may fetch them in one round trip."""
 
     def bm25(self, tokens: list[str], rows: np.ndarray) -> np.ndarray:
         """BM25 of the given rows for ``tokens``."""

@@ -76,6 +76,9 @@ class LocalSnapshot:
     def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.terms.search(tokens, k, also=also)
 
+    def candidates(self, tokens: list[str], vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.lexical(tokens, k, also=self.dense(vector, k))
+
     def bm25(self, tokens: list[str], rows: np.ndarray) -> np.ndarray:
         return self.terms.score_rows(tokens, rows)
 

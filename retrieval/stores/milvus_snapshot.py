@@ -25,6 +25,7 @@ from retrieval.types import Passage, Source
 K1, B = 1.5, 0.75            # bm25s's defaults, which the local store uses
 QUERY_IDS = 1000             # ids per ``get`` or ``in [...]`` filter
 QUERY_LIMIT = 16384          # Milvus's cap on one query's offset + limit
+LEXICAL_WIDEN = 4           # BM25 rows asked of Milvus per row kept (see ``MilvusSnapshot._wide``)
 REBUILD_HINT = "run `newsbot index` (or `python -m bot index`) to build it"
 
 
@@ -59,31 +60,65 @@ class MilvusSnapshot:
         k = min(k, self.size, QUERY_LIMIT)
         if k <= 0:
             return np.zeros(0, dtype=np.int64)
-        hits = self.store.call("search", self.version, data=[np.asarray(vector, dtype=np.float32).ravel()],
-                               anns_field="vector", limit=k, output_fields=["row"],
-                               search_params={"metric_type": "IP", **self._dense_params(k)})
-        return np.array([h["row"] for h in hits[0]], dtype=np.int64)
+        hits = self.store.call("search", self.version, data=[_vector(vector)], anns_field="vector", limit=k,
+                               output_fields=["row"], search_params=self._dense_param(k))
+        return _rows(hits)
 
-    def _dense_params(self, k: int) -> dict:
+    def _dense_param(self, k: int) -> dict:
         """Search parameters of the build's dense index: an approximate one looks wider than ``k``."""
         kind = self.manifest.get("dense_index", "flat")
         if kind == "hnsw":
-            return {"params": {"ef": max(128, 4 * k)}}
+            return {"metric_type": "IP", "params": {"ef": max(128, 4 * k)}}
         if kind == "ivf":
-            return {"params": {"nprobe": 32}}
-        return {}
+            return {"metric_type": "IP", "params": {"nprobe": 32}}
+        return {"metric_type": "IP"}
 
     def lexical(self, tokens: list[str], k: int, also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
-        known = [t for t in tokens if t in self.df]
+        known = self._known(tokens)
         matched = np.zeros(0, dtype=np.int64)
         if known and self.size:
-            limit = min(k if k > 0 else QUERY_LIMIT, self.size, QUERY_LIMIT)
-            hits = self.store.call("search", self.version, data=[" ".join(known)], anns_field="sparse", limit=limit,
-                                   search_params={"metric_type": "BM25"}, output_fields=["row"])
-            matched = np.array([h["row"] for h in hits[0]], dtype=np.int64)
+            hits = self.store.call("search", self.version, data=[" ".join(known)], anns_field="sparse",
+                                   limit=self._wide(k), search_params={"metric_type": "BM25"}, output_fields=["row"])
+            found = _rows(hits)
+            matched = _best(found, self.bm25(tokens, found), k)
         rows = np.union1d(matched, also).astype(np.int64)
         return rows, self.bm25(tokens, rows)
+
+    def candidates(self, tokens: list[str], vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """One ``hybrid_search``: the dense route's ``k`` and the BM25 route's widened list come back fused
+        (RRF) in one list, which does not say which route found a row; so both top ``k`` are picked again
+        from the rows' own vectors and stems (exact inner product, the build's BM25), as ``lexical`` picks."""
+        known = self._known(tokens)
+        k = min(k, self.size, QUERY_LIMIT)
+        if not known or k <= 0:
+            return self.lexical(tokens, k, also=self.dense(vector, k))
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        wide = self._wide(k)
+        query = _vector(vector)
+        routes = [AnnSearchRequest([query], "vector", self._dense_param(k), k),
+                  AnnSearchRequest([" ".join(known)], "sparse", {"metric_type": "BM25"}, wide)]
+        found = _rows(self.store.call("hybrid_search", self.version, reqs=routes, ranker=RRFRanker(),
+                                      limit=min(k + wide, QUERY_LIMIT), output_fields=["row"]))
+        found = np.unique(found)
+        scores = self.bm25(tokens, found)
+        near = found[np.argsort(-(self.passage_vectors(found) @ query), kind="stable")[:k]]
+        rows = np.union1d(near, _best(found, scores, k)).astype(np.int64)
+        return rows, scores[np.searchsorted(found, rows)]
+
+    def _known(self, tokens: list[str]) -> list[str]:
+        return [t for t in tokens if t in self.df]
+
+    def _wide(self, k: int) -> int:
+        """How many BM25 rows to ask Milvus for, to pick the best ``k`` by this build's statistics.
+
+        Milvus Lite scores BM25 per segment, each with its own document count, frequencies and mean
+        length (the TODO in ``milvus_lite/engine/collection.py _search_sparse``), so across a build
+        flushed into many segments its top ``k`` is not the build's: at 97,881 passages (20 segments)
+        it held 94% of it. Rows ranked a little lower by Milvus rise into the top ``k`` once rescored.
+        """
+        return min(k * LEXICAL_WIDEN if k > 0 else QUERY_LIMIT, self.size, QUERY_LIMIT)
 
     # -- scores and statistics, from this build's own numbers ----------------------------------
 
@@ -179,6 +214,21 @@ class MilvusSnapshot:
         mask = np.array([h in vectors for h in hexes], dtype=bool)
         out = np.asarray([vectors[h] for h in hexes if h in vectors], dtype=np.float32)
         return mask, out.reshape(-1, self.manifest["dim"])
+
+
+def _vector(vector: np.ndarray) -> np.ndarray:
+    return np.asarray(vector, dtype=np.float32).ravel()
+
+
+def _rows(hits) -> np.ndarray:
+    """The ``row`` of each hit of a one-query search."""
+    return np.array([h["row"] for h in hits[0]], dtype=np.int64)
+
+
+def _best(rows: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` of ``rows`` (all for ``k`` <= 0) with the highest positive ``scores`` (ties: the lower row first)."""
+    order = np.lexsort((rows, -scores))[:k] if k > 0 else np.arange(len(rows))
+    return rows[order[scores[order] > 0]]
 
 
 def parts(items: list) -> list[list]:
