@@ -21,10 +21,10 @@ answering until its periodic check moves it on) and everything older, and anythi
 killed build, is dropped. One build at a time per prefix: a second concurrent build's clean-up
 would drop the first's unfinished collections.
 
-Candidates come from Milvus (dense search on the vector field, BM25 full-text search on the
-sparse field). Scores for given rows are computed here from the stored stems with the build's
-own statistics, the same Lucene BM25 as ``stores.bm25`` (k1 1.5, b 0.75), so the ranking stage
-sees the same numbers from either store.
+Candidates come from Milvus in one ``hybrid_search`` (dense search on the vector field, BM25
+full-text search on the sparse field). Scores for given rows are computed here from the stored
+stems with the build's own statistics, the same Lucene BM25 as ``stores.bm25`` (k1 1.5, b 0.75), so
+the ranking stage sees the same numbers from either store.
 """
 
 from __future__ import annotations

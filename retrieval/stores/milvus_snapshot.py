@@ -4,9 +4,9 @@ A snapshot is pinned to its collection (not the alias), so a build published lat
 what it answers from. Rows it has read are kept in two bounded caches of its own (``row_cache``):
 passage records (passage, vector, stems: one read for all three) and each passage's sentence
 vectors, both read by primary key. A published build is immutable, so a cached row is always the
-store's row; a new build is a new snapshot with empty caches. A warm answer then costs two Milvus
-calls (the dense and the BM25 search), a cold one four (one ``get`` per collection for the rows it
-lacks). See ``stores.milvus``.
+store's row; a new build is a new snapshot with empty caches. A warm answer then costs one Milvus
+call (the ``hybrid_search`` of ``candidates``), a cold one three (one ``get`` per collection for the
+rows it lacks). See ``stores.milvus``.
 """
 
 from __future__ import annotations
