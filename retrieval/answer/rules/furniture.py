@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from retrieval.ingest.furniture import is_furniture
 
-
-def furniture(text: str, byline: str = "") -> bool:
-    """Is ``text`` page furniture rather than a sentence of the story (``byline``: the article's own)?"""
-    return is_furniture(text, byline)
+# the (cached) test itself, not a wrapper: it is asked for every sentence of every shown passage
+furniture = is_furniture
 
 
 def never(text: str, byline: str = "") -> bool:
