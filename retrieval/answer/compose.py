@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from retrieval.answer.confidence import Calibration
-from retrieval.answer.decide import DeclinePolicy, confidence, decide, features  # noqa: F401 (re-exported)
+from retrieval.answer.confidence import Calibration, features
+from retrieval.answer.decide import DeclinePolicy, confidence, decide  # noqa: F401 (re-exported)
 from retrieval.types import Answer, Hit
 from retrieval.rank.search import Evidence, Ranked
 from retrieval.rules import Rules
