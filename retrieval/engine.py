@@ -46,6 +46,11 @@ def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
+# What cleaning and splitting make of the same files, kept apart from the stores' file formats (a 1M-passage
+# archive is not re-read for a format it does not need): a build from another version is rebuilt at start,
+# reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
+# inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py)
+TEXT_VERSION = 1
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
 
 
@@ -145,6 +150,7 @@ class Engine:
                 "model": self.settings.model,
                 "embedding": self.embedder.identity,
                 "build_rules_off": list(self.rules.build_off),  # what was indexed depends on them
+                "text_version": TEXT_VERSION,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "corpus": hashes,
                 "fingerprint": fingerprint,
@@ -217,6 +223,14 @@ class Engine:
         return CorpusChange(added=len(now.keys() - built.keys()), removed=len(built.keys() - now.keys()),
                             changed=sum(now[f] != built[f] for f in now.keys() & built.keys()))
 
+    def text_changed(self) -> str:
+        """Why the live build's passages are not what this program would cut from the same files, or ""."""
+        built = self._data.manifest.get("text_version", 0) if self._data is not None else TEXT_VERSION
+        if built == TEXT_VERSION:
+            return ""
+        return ("The index's passages were cut by an older version of the cleaning and sentence splitting: "
+                "rebuilding it (vectors of unchanged text are reused)")
+
     def rules_changed(self) -> str:
         """Why the live build no longer matches the build-time rules switched off (``BOT_RULES_OFF``), or ""
         when it does. A build from before the rules were recorded had every rule on."""
@@ -238,7 +252,7 @@ class Engine:
         except IndexOutdated:
             notify("The index was written by an older version of this program: rebuilding it")
             return self.build(progress=progress)
-        why = self.rules_changed()
+        why = self.text_changed() or self.rules_changed()
         if why:
             notify(why)
             return self.build(progress=progress)

@@ -247,6 +247,28 @@ def test_a_build_from_before_the_rules_were_recorded_counts_as_every_rule_on(bui
     assert "bylines" in stale.rules_changed()
 
 
+def test_a_build_cut_by_an_older_text_version_is_rebuilt_at_start_reusing_every_vector(
+        built, corpus, tmp_path, embedder):
+    import shutil
+
+    from retrieval.engine import TEXT_VERSION
+
+    index = tmp_path / "older-text"
+    shutil.copytree(built[""].settings.index_dir, index)
+    manifest = next(index.glob("v-*/manifest.json"))
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    assert data["text_version"] == TEXT_VERSION
+    del data["text_version"]  # as a build from before the version was recorded
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    heard: list[str] = []
+    engine = Engine(make_settings(corpus, index), embedder=embedder)
+    report = engine.ensure_index(progress=False, notify=heard.append)
+    assert report is not None and len(heard) == 1 and "older version of the cleaning" in heard[0], heard
+    assert report.embedded == 0 and report.reused > 0  # this corpus's text did not change
+    assert engine._require()[0].manifest["text_version"] == TEXT_VERSION
+    assert Engine(make_settings(corpus, index), embedder=embedder).ensure_index(progress=False) is None
+
+
 def test_the_command_line_rebuilds_when_bot_rules_off_switches_a_build_rule(built, corpus, tmp_path):
     import shutil
 
