@@ -16,10 +16,14 @@ _ABBREV = {
     "mr", "mrs", "ms", "dr", "prof", "st", "no", "vs", "etc", "inc", "ltd", "co", "corp", "jr", "sr",
     "gen", "gov", "sen", "rep", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
     "nov", "dec", "e.g", "i.e", "fig", "approx", "dept", "est", "u.s", "u.k", "u.n",
+    # titles before a name ("Fr. Sorin", "Rev. John Jenkins", "Lt. Col. Smith")
+    "fr", "rev", "msgr", "hon", "pres", "lt", "col", "capt", "sgt", "cmdr", "adm", "maj", "supt",
 }
 # punctuation, optional closing quotes/brackets, then either whitespace + a sentence opener
 # or (no space) a capital letter / opening quote, or the end of the block (a closing quote stays with its sentence)
 _BOUNDARY = re.compile(r"[.!?。！？]+[\"'”’)\]]*(?:\s+(?=[\"'“‘(\[A-Z0-9])|(?=[A-Z“\"])|\s*$)")
+# letters with full stops between them ("c.s" of "C.S.C.", "u.s.a"): an initialism, not a sentence's end
+_INITIALISM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _PHOTO_CREDIT = re.compile(r"^(?:photo|photos|image|picture|file photo)\b.{0,80}\b(?:by|courtesy|credit)", re.I)
 
 
@@ -32,8 +36,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
         head = text[start:m.start()]
         last = re.search(r"([\w.]+)$", head)
         token = last.group(1).lower() if last else ""
-        if token in _ABBREV or (len(token) == 1 and token.isalpha()):
-            continue  # "Dr. Smith", "J. Smith", "U.S."
+        if token in _ABBREV or (len(token) == 1 and token.isalpha()) or _INITIALISM.fullmatch(token):
+            continue  # "Dr. Smith", "J. Smith", "U.S.", inside "C.S.C."
         _add(out, text, start, end, offset)
         start = end
     _add(out, text, start, len(text), offset)

@@ -164,6 +164,15 @@ def test_sentences_split_without_space_after_full_stop_but_not_on_decimals():
                      "China always advocates peace.", "Dr. Smith agreed."]
 
 
+def test_initialisms_and_titles_before_names_do_not_end_a_sentence():
+    text = ("Father Joseph Carrier, C.S.C. was Director of the Science Museum. The church stands on the spot "
+            "of Fr. Sorin's first chapel.It was rebuilt by Rev. John Zahm in 1888.")
+    sents = [s.text for s in split_sentences(text)]
+    assert sents == ["Father Joseph Carrier, C.S.C. was Director of the Science Museum.",
+                     "The church stands on the spot of Fr. Sorin's first chapel.",
+                     "It was rebuilt by Rev. John Zahm in 1888."]
+
+
 def test_a_closing_quote_at_the_end_of_a_paragraph_stays_with_its_sentence():
     sents = [s.text for s in split_sentences('It fully demonstrates "seeing the truth in adversity."')]
     assert sents == ['It fully demonstrates "seeing the truth in adversity."']

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from retrieval.answer.confidence import Calibration
 from retrieval.ingest.furniture import is_furniture
 from retrieval.engine import Engine
 from tests.conftest import make_settings
@@ -110,13 +109,6 @@ def test_a_metadata_line_is_shown_when_it_is_the_answer(small):
 ])
 def test_furniture_is_a_metadata_line_a_byline_or_a_call_to_action(text, furniture):
     assert is_furniture(text) is furniture
-
-
-def test_confidence_rises_with_the_evidence_and_with_the_lead_over_the_second():
-    cal = Calibration.load()
-    low, high = cal.probability({"evidence": 0.2, "margin": 0.0}), cal.probability({"evidence": 0.7, "margin": 0.0})
-    assert 0.0 < low < high < 1.0
-    assert cal.probability({"evidence": 0.5, "margin": 0.2}) > cal.probability({"evidence": 0.5, "margin": 0.0})
 
 
 def test_ask_json_gives_a_confidence_between_0_and_1_and_0_when_declined(index_copy):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from retrieval.answer.confidence import Calibration
-from retrieval.answer.decide import DeclinePolicy, confidence, decide, features  # noqa: F401 (re-exported)
+from retrieval.answer.confidence import Calibration, features
+from retrieval.answer.decide import DeclinePolicy, confidence, decide  # noqa: F401 (re-exported)
 from retrieval.ingest.furniture import is_furniture
 from retrieval.types import Answer, Hit
 from retrieval.rank.search import Evidence, Ranked
@@ -47,7 +47,8 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
             calibration: Calibration = Calibration()) -> Answer:
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
     reason = decide(ev, policy, rules)
-    hits = tuple(_hit(r, readable) for r in ev.ranked[: 2 * top_k])  # as many again for "More": cheap, all ranked
+    # as many again for "More": cheap, all ranked; none to show when declining
+    hits = () if reason else tuple(_hit(r, readable) for r in ev.ranked[: 2 * top_k])
     hits, more = hits[:top_k], hits[top_k:]
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:

@@ -56,11 +56,3 @@ def decide(ev: Evidence, policy: DeclinePolicy, rules: Rules = Rules()) -> str:
                 f"{ev.coverage:.0%} of the question's key words found, {ev.unseen:.0%} unknown to the articles)")
     return ""
 
-
-def features(ev: Evidence, policy: DeclinePolicy) -> dict[str, float]:
-    """What the calibrated confidence reads (``answer/confidence.py``): the evidence score, and how far
-    the first passage leads the second (a near tie is a coin toss between two places)."""
-    if not ev.ranked:
-        return {"evidence": 0.0, "margin": 0.0}
-    second = ev.ranked[1].score if len(ev.ranked) > 1 else 0.0
-    return {"evidence": confidence(ev, policy), "margin": ev.ranked[0].score - second}

@@ -16,6 +16,7 @@ False
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from retrieval.ingest.articles import BYLINE_WORDS, is_metadata_line
 
@@ -28,6 +29,7 @@ _CALL_TO_ACTION = re.compile(
     r"|\b(?:follow|subscribe to|scan the|click|join) (?:us|our|here|the qr)\b", re.I)
 
 
+@lru_cache(maxsize=32_768)  # pure; read for every shown passage's sentences while answering
 def is_furniture(text: str, byline: str = "") -> bool:
     """A metadata line, the byline, or a call to action."""
     return ((bool(byline) and text == byline) or is_metadata_line(text) or bool(_BYLINE_LINE.match(text))

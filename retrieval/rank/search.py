@@ -70,6 +70,7 @@ class Searcher:
         self.rules = rules
         self.speller = Speller(data.vocabulary(), known)
         self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
+        self._readable: dict[str, str] = {}  # shown text -> mended text, for this snapshot
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
         self._leads: dict[int, frozenset[str]] = {}
         # each article's rows are consecutive, in the order of ``sources``: where each article starts
@@ -84,9 +85,15 @@ class Searcher:
         """``text`` with the spaces scraping lost put back where both halves are words the articles use
         ("on Tuesday KazakhstanHe said" -> "Kazakhstan He"). For display only: passages stay exact slices
         of their files."""
-        knows = self.data.knows
-        # a stop word ("He", "The") has no tokens, and is a word
-        return unglue(text, lambda part: all(knows(t) for t in tokenize(part)))
+        got = self._readable.get(text)
+        if got is None:
+            knows = self.data.knows
+            # a stop word ("He", "The") has no tokens, and is a word
+            got = unglue(text, lambda part: all(knows(t) for t in tokenize(part)))
+            if len(self._readable) > 50_000:
+                self._readable.clear()
+            self._readable[text] = got
+        return got
 
     def coverage(self, tokens: list[str], text: str | frozenset[str]) -> float:
         """IDF-weighted share of the question's content words found in ``text`` (or its token set)."""

@@ -9,6 +9,7 @@ or the article's own outlet or date. Read by the ranking (``answer_kinds``, ``me
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from retrieval.ingest.articles import BYLINE_WORDS
 from retrieval.text.words import fold
@@ -32,6 +33,7 @@ _SHAPES = {
 }
 
 
+@lru_cache(maxsize=32_768)  # pure; the same sentences are read again and again while answering
 def has_shape(text: str, kind: str, outlet: str = "", date: str = "", byline: str = "") -> bool:
     """Does ``text`` look like an answer of this kind (a date, a number, a name, a byline,
     or the article's own outlet or date)?"""
