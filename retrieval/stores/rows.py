@@ -81,7 +81,7 @@ class NpyRows:
         return np.frombuffer(buf, dtype=self.dtype).reshape((count, *self.shape[1:]))
 
     def take(self, rows) -> np.ndarray:
-        """Rows in the order given; contiguous runs of the sorted rows are read at once."""
+        """Rows in the order given; runs of consecutive rows are read at once."""
         rows = np.asarray(rows, dtype=np.int64).ravel()
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
         if not len(rows):
@@ -91,11 +91,7 @@ class NpyRows:
         rows = np.where(rows < 0, rows + len(self), rows)
         order = np.argsort(rows, kind="stable")
         ordered = rows[order]
-        breaks = np.flatnonzero(np.diff(ordered) > 1) + 1
-        for run in np.split(np.arange(len(ordered)), breaks):
-            lo, hi = int(ordered[run[0]]), int(ordered[run[-1]]) + 1
-            block = self.read(lo, hi)
-            out[order[run]] = block[ordered[run] - lo]
+        out[order] = self.ranges(ordered, ordered + 1)
         return out
 
     def __getitem__(self, key):
