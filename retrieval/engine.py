@@ -46,6 +46,11 @@ def text_key(text: str) -> bytes:
     return hashlib.sha1(text.encode("utf-8")).digest()
 
 
+# What cleaning and splitting make of the same files, kept apart from the stores' file formats (a 1M-passage
+# archive is not re-read for a format it does not need): a build from another version is rebuilt at start,
+# reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
+# inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py)
+TEXT_VERSION = 1
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
 
 
@@ -120,7 +125,7 @@ class Engine:
             # one bar over the articles: between cleaning and BM25 a big build splits, names and embeds
             # for most of its time, and showed nothing
             bar = stage(None, "splitting and embedding", progress, "article", total=corpus.count)
-            for group in _batches(corpus.articles(), BUILD_BATCH_ARTICLES):
+            for group in _batches(corpus.articles(self.rules), BUILD_BATCH_ARTICLES):
                 if bar is not None:
                     bar.update(len(group))
                 hashes.update((a.file, {"sha256": a.sha256, **fingerprint.get(a.file, {})}) for a in group)
@@ -133,7 +138,8 @@ class Engine:
                 vectors, fresh, old = self._embed(texts, keys, previous, progress)
                 embedded, reused, total = embedded + fresh, reused + old, total + len(passages)
                 n = len(passages)
-                writer.add(Batch(tuple(passages), vectors[:n], vectors[n:], keys, tuple(bm25_texts(passages))))
+                lexical = tuple(bm25_texts(passages, rules=self.rules))
+                writer.add(Batch(tuple(passages), vectors[:n], vectors[n:], keys, lexical))
                 per_file = Counter(p.file for p in passages)
                 first = {p.file: p for p in reversed(passages)}
                 sources += [Source(a.file, a.title, a.date, a.outlet, per_file[a.file], lead_names(first[a.file]))
@@ -143,6 +149,8 @@ class Engine:
             manifest = {
                 "model": self.settings.model,
                 "embedding": self.embedder.identity,
+                "build_rules_off": list(self.rules.build_off),  # what was indexed depends on them
+                "text_version": TEXT_VERSION,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "corpus": hashes,
                 "fingerprint": fingerprint,
@@ -215,9 +223,27 @@ class Engine:
         return CorpusChange(added=len(now.keys() - built.keys()), removed=len(built.keys() - now.keys()),
                             changed=sum(now[f] != built[f] for f in now.keys() & built.keys()))
 
+    def text_changed(self) -> str:
+        """Why the live build's passages are not what this program would cut from the same files, or ""."""
+        built = self._data.manifest.get("text_version", 0) if self._data is not None else TEXT_VERSION
+        if built == TEXT_VERSION:
+            return ""
+        return ("The index's passages were cut by an older version of the cleaning and sentence splitting: "
+                "rebuilding it (vectors of unchanged text are reused)")
+
+    def rules_changed(self) -> str:
+        """Why the live build no longer matches the build-time rules switched off (``BOT_RULES_OFF``), or ""
+        when it does. A build from before the rules were recorded had every rule on."""
+        built = tuple((self._data.manifest.get("build_rules_off") or []) if self._data is not None else [])
+        now = self.rules.build_off
+        if built == now:
+            return ""
+        return (f"The index was built with the build rules {', '.join(built) or 'none'} off and BOT_RULES_OFF "
+                f"now switches off {', '.join(now) or 'none'}: rebuilding it")
+
     def ensure_index(self, progress: bool = True, notify: Callable[[str], None] = log.info) -> BuildReport | None:
-        """Load the index, building it first when it is missing, outdated or the corpus changed;
-        ``notify`` hears why before the build starts (a door prints it)."""
+        """Load the index, building it first when it is missing, outdated, made with other build-time rules
+        or the corpus changed; ``notify`` hears why before the build starts (a door prints it)."""
         try:
             self.load()
         except IndexMissing:
@@ -225,6 +251,10 @@ class Engine:
             return self.build(progress=progress)
         except IndexOutdated:
             notify("The index was written by an older version of this program: rebuilding it")
+            return self.build(progress=progress)
+        why = self.text_changed() or self.rules_changed()
+        if why:
+            notify(why)
             return self.build(progress=progress)
         change = self.is_stale()
         if change:

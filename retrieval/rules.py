@@ -13,6 +13,11 @@ by name; it calls ``rules.use(name)(...)``, which is the rule's function or its 
 >>> rules.use("enumeration")("What was the second point?") is None
 True
 
+Most rules act per question, on any build. The build-time ones (stage "ingest": cleaning a page; "index":
+the text an index is built from) change what is indexed: a build records which of them were off
+(``Rules.build_off``, in its manifest), and ``Engine.ensure_index`` rebuilds an index made with others, so
+switching one off (or back on) and starting the bot, or ``newsbot index``, measures what it is worth.
+
 To add a rule: write ``retrieval/<stage>/rules/<name>.py`` with a docstring (what it does, why, when it
 does not fire), its function and an idle function of the same signature, list it in ``_REGISTERED`` below,
 call it through ``rules.use`` where it belongs, and give it a test on a small corpus the test writes
@@ -37,7 +42,9 @@ class Rule:
     """
 
     name: str
-    stage: str               # "query", "rank" or "decide": where the pipeline calls it
+    stage: str               # where the pipeline calls it: at build time "ingest" (cleaning a page) or "index"
+                             # (the text an index is built from); per question "query", "rank", "decide" or
+                             # "compose" (the answer shown)
     path: str                # its module: code and documentation
     on_function: str
     off_function: str
@@ -63,6 +70,10 @@ class Rule:
 
 # order: as the pipeline meets them (ablate.py and docs/quality.md list them so)
 _REGISTERED = (
+    Rule("bylines", "ingest", "retrieval.ingest.rules.bylines", "byline_author", "none"),
+    Rule("date_lines", "ingest", "retrieval.ingest.rules.date_lines", "date_line", "none"),
+    Rule("datelines", "ingest", "retrieval.ingest.rules.datelines", "opening", "none"),
+    Rule("name_completion", "index", "retrieval.text.rules.name_completion", "complete", "none"),
     Rule("speller", "query", "retrieval.query.rules.speller", "fix", "unchanged"),
     Rule("core", "query", "retrieval.query.rules.core", "question_core", "unchanged"),
     Rule("answer_kinds", "query", "retrieval.query.rules.answer_kinds", "ranked_kind", "no_kind"),
@@ -73,9 +84,14 @@ _REGISTERED = (
     Rule("shape_decline", "decide", "retrieval.answer.rules.shape_decline", "shape_decline", "never"),
     Rule("dateline_decline", "decide", "retrieval.answer.rules.dateline_decline", "dateline_decline", "never"),
     Rule("name_decline", "decide", "retrieval.answer.rules.name_decline", "name_decline", "never"),
+    Rule("furniture", "compose", "retrieval.answer.rules.furniture", "furniture", "never"),
 )
 RULES: dict[str, Rule] = {r.name: r for r in _REGISTERED}
 DECLINES = tuple(r.name for r in _REGISTERED if r.stage == "decide")  # in the order decide.py asks them
+# the stages that shape what is indexed: a build records which of their rules were off, and one made with
+# others is rebuilt (``Engine.ensure_index``); the other rules act per question on any build
+BUILD_STAGES = ("ingest", "index")
+BUILD_RULES = tuple(r.name for r in _REGISTERED if r.stage in BUILD_STAGES)
 
 
 class UnknownRule(ValueError):
@@ -107,6 +123,11 @@ class Rules:
         if name not in RULES:
             raise UnknownRule(f"unknown rule {name!r}")
         return name not in self.off
+
+    @property
+    def build_off(self) -> tuple[str, ...]:
+        """The build-time rules switched off, in registry order: part of a build's identity (its manifest)."""
+        return tuple(name for name in BUILD_RULES if name in self.off)
 
     def use(self, name: str) -> Callable:
         """The rule's function when it is on, its idle twin (same signature, does nothing) when off."""

@@ -17,7 +17,7 @@ from tests.test_cli import run
 def test_rules_off_is_read_from_the_environment_and_checked_against_the_registry():
     s = Settings.from_env(environ={"BOT_RULES_OFF": "lead_names, enumeration"}, dotenv=None)
     assert s.rules_off == {"lead_names", "enumeration"}
-    with pytest.raises(SettingsError, match="'lead_name'.*known: speller"):
+    with pytest.raises(SettingsError, match="'lead_name'.*known: bylines, .*speller"):
         Settings.from_env(environ={"BOT_RULES_OFF": "lead_name"})
     with pytest.raises(UnknownRule):
         Rules(frozenset({"nonsense"}))

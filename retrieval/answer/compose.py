@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from retrieval.answer.confidence import Calibration, features
 from retrieval.answer.decide import DeclinePolicy, confidence, decide  # noqa: F401 (re-exported)
-from retrieval.ingest.furniture import is_furniture
 from retrieval.types import Answer, Hit
 from retrieval.rank.search import Evidence, Ranked
 from retrieval.rules import Rules
@@ -17,10 +16,11 @@ from retrieval.rules import Rules
 MAX_EXCERPT_CHARS = 1000
 
 
-def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS) -> str:
+def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS, rules: Rules = Rules()) -> str:
     """The passage trimmed to ``limit`` characters around the best sentence, starting and ending at a
-    sentence of the story: page furniture (a timestamp, a site line, a byline, a call to action) at
-    either end is left out unless it is the best sentence itself."""
+    sentence of the story: page furniture (a timestamp, a site line, a byline, a call to action: the
+    ``furniture`` rule) at either end is left out unless it is the best sentence itself."""
+    is_furniture = rules.use("furniture")
     sents = [s.text for s in r.passage.sentences]
     story = [j for j, t in enumerate(sents) if not is_furniture(t, r.passage.byline)]
     first = min([r.sentence_index] + story[:1])
@@ -48,7 +48,7 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
     """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
     reason = decide(ev, policy, rules)
     # as many again for "More": cheap, all ranked; none to show when declining
-    hits = () if reason else tuple(_hit(r, readable) for r in ev.ranked[: 2 * top_k])
+    hits = () if reason else tuple(_hit(r, readable, rules) for r in ev.ranked[: 2 * top_k])
     hits, more = hits[:top_k], hits[top_k:]
     debug = {"coverage": round(ev.coverage, 3), "unseen": round(ev.unseen, 3), "kind": ev.kind}
     if ev.ranked:
@@ -62,13 +62,14 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
                   confidence=round(calibration.probability(seen), 3))
 
 
-def _hit(r: Ranked, readable: Callable[[str], str]) -> Hit:
+def _hit(r: Ranked, readable: Callable[[str], str], rules: Rules) -> Hit:
     """The shown form of one ranked passage: its best sentence, excerpt and the sentences either side."""
     sents, i = r.passage.sentences, r.sentence_index
+    is_furniture = rules.use("furniture")
 
     def neighbour(j: int) -> str:  # page furniture (a site line, a timestamp) is no neighbour to show
         ok = 0 <= j < len(sents) and not is_furniture(sents[j].text, r.passage.byline)
         return readable(sents[j].text) if ok else ""
 
     before, after = neighbour(i - 1), neighbour(i + 1)
-    return Hit(r.passage, r.score, readable(sents[i].text), readable(excerpt(r)), before, after)
+    return Hit(r.passage, r.score, readable(sents[i].text), readable(excerpt(r, rules=rules)), before, after)

@@ -24,8 +24,8 @@ import numpy as np
 
 from retrieval.ingest.formats import HTML_SUFFIXES, for_cleaner, with_metadata
 from retrieval.ingest.metadata import iso_date, proper_name, stated_date
-from retrieval.text.names import is_name
 from retrieval.progress import stage
+from retrieval.rules import Rules
 from retrieval.types import Article, Block, Skipped
 
 log = logging.getLogger(__name__)
@@ -37,9 +37,9 @@ _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 )
-_ISO_DATE = re.compile(r"\b((?:19|20)\d\d)[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b")
-_LONG_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b")
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+ISO_DATE = re.compile(r"\b((?:19|20)\d\d)[-/.](0?[1-9]|1[0-2])[-/.](0?[1-9]|[12]\d|3[01])\b")
+LONG_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b")
+TIME_OF_DAY = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _BULLET = re.compile(r"^[\s•·▪◦●■\-\*–—>]+")
 _SOURCE = re.compile(r"^(?:source|from|via)\s*[:：]\s*(?P<outlet>.{2,60}?)\s*$", re.I)
 _CONTACT = re.compile(
@@ -57,18 +57,12 @@ _DATELINE_PAREN = re.compile(
 _DATELINE_OUTLET = re.compile(
     rf"^(?P<outlet>[A-Z][\w&'. ]{{2,40}}),\s*(?P<place>[A-Z][\w\-' ]{{1,30}}),\s*(?P<date>{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?)\b"
 )
-# "..., CCTV reported."
-_REPORTED = re.compile(r",\s*(?P<outlet>[A-Z][\w&]{1,20}(?:\s[A-Z][\w&]{1,20}){0,3})\s+reported\b")
 # the words a byline opens with ("By Jane Doe", "Editor/Ma Xue"); search.py's byline shape uses them too
 BYLINE_WORDS = r"editor|edited by|author|written by|reporter|correspondent|writer|by"
-# a byline between the headline and the first paragraph: "By Jane Doe", "Reporter: Li Wei", or a role
-# and a name ("Chinese ambassador to Kazakhstan Zhang Xiao"); it ends in a capitalised name
-_BYLINE = re.compile(rf"^(?P<lead>(?i:{BYLINE_WORDS})\b\s*[/:：|]?\s*)?"
-                     r"(?:[^.!?]{0,60}\s)?[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,2}$")
 # scraped pages drop the space between a line's last word and the next ("KazakhstanZhang Xiao")
 _GLUED = re.compile(r"(?<=[a-z]{3})(?=[A-Z][a-z])")
 _GLUED_WORD = re.compile(r"\b[A-Za-z]*[a-z]{3}[A-Z][A-Za-z]*\b")
-_TERMINAL = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$|[.!?][\"'”’)]*(?=\S)")
+TERMINAL = re.compile(r"[.!?。！？][\"'”’)\]]*\s*$|[.!?][\"'”’)]*(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -140,23 +134,23 @@ def _norm(line: str) -> str:
 
 
 def _is_prose(line: _Line) -> bool:
-    return line.words >= 20 or (line.words >= 4 and bool(_TERMINAL.search(line.text)))
+    return line.words >= 20 or (line.words >= 4 and bool(TERMINAL.search(line.text)))
 
 
 def _is_junk_pattern(text: str) -> bool:
     return bool(_CONTACT.search(text) or _BREADCRUMB.search(text) or _PHOTO.match(text))
 
 
-def _date_in(text: str) -> str:
-    m = _ISO_DATE.search(text)
+def date_in(text: str) -> str:
+    m = ISO_DATE.search(text)
     if m:
         y, mo, d = m.groups()
         return f"{y}-{int(mo):02d}-{int(d):02d}"
-    m = _LONG_DATE.search(text)
+    m = LONG_DATE.search(text)
     return m.group(0) if m else ""
 
 
-def _dateline(text: str) -> re.Match | None:
+def opening_dateline(text: str) -> re.Match | None:
     """The dateline ``text`` opens with, in either form, with its place, date and outlet groups."""
     return _DATELINE_PAREN.match(text) or _DATELINE_OUTLET.match(text)
 
@@ -164,17 +158,8 @@ def _dateline(text: str) -> re.Match | None:
 def without_dateline_place(text: str) -> str:
     """``text`` without the place of a dateline it opens with ("Nur-Sultan, June 6 (Xinhua) – ..."):
     where the story was filed, not what it is about."""
-    m = _dateline(text)
+    m = opening_dateline(text)
     return text[:m.start("place")] + text[m.end("place"):] if m else text
-
-
-def _is_byline(text: str) -> bool:
-    """Is ``text`` a short unpunctuated line ending in a name, after "By" or with names rare enough
-    not to be a subheading's words ("... trade with Central Asia")?"""
-    if not 2 <= len(text.split()) <= 10 or _TERMINAL.search(text):
-        return False
-    m = _BYLINE.match(unglue(text))
-    return bool(m) and (bool(m.group("lead")) or all(is_name(w) for w in _author(text).split()))
 
 
 def unglue(text: str, is_word: Callable[[str], bool] | None = None) -> str:
@@ -190,16 +175,10 @@ def unglue(text: str, is_word: Callable[[str], bool] | None = None) -> str:
     return _GLUED_WORD.sub(split, text)
 
 
-def _author(byline: str) -> str:
-    """The name a byline ends in ("Chinese ambassador to KazakhstanZhang Xiao" -> "Zhang Xiao")."""
-    m = re.search(r"[A-Z][\w'’-]+\s+[A-Z][\w'’-]+$", unglue(byline))
-    return m.group(0) if m else ""
-
-
-def _leftover_words(text: str) -> str:
+def leftover_words(text: str) -> str:
     """What a date line says besides the date and time (an outlet name, or nothing)."""
-    rest = _ISO_DATE.sub(" ", _LONG_DATE.sub(" ", text))
-    rest = _TIME.sub(" ", rest)
+    rest = ISO_DATE.sub(" ", LONG_DATE.sub(" ", text))
+    rest = TIME_OF_DAY.sub(" ", rest)
     words = [w for w in re.findall(r"[^\W\d_][\w&'.-]*", rest) if w.lower() not in {"by", "on", "at", "updated", "published", "posted", "time", "date"}]
     return " ".join(words)
 
@@ -210,20 +189,28 @@ def is_metadata_line(text: str) -> bool:
     words = len(text.split())
     if _SOURCE.match(text) and words <= 10:
         return True
-    return (words <= 8 and bool(_date_in(text)) and not _TERMINAL.search(text)
-            and len(_leftover_words(text).split()) <= 3)
+    return (words <= 8 and bool(date_in(text)) and not TERMINAL.search(text)
+            and len(leftover_words(text).split()) <= 3)
 
 
 class Cleaner:
-    """Turns one decoded page into an ``Article``; ``repeated`` holds lines seen in other files."""
+    """Turns one decoded page into an ``Article``; ``repeated`` holds lines seen in other files.
 
-    def __init__(self, repeated: "RepeatedLines | frozenset[str]" = frozenset()):
+    What the page's wording says about the article (its byline, its date lines, the dateline opening
+    the story) is read by the ingest rules of the registry (``ingest/rules/``), so ``rules`` can switch
+    each off.
+    """
+
+    def __init__(self, repeated: "RepeatedLines | frozenset[str]" = frozenset(), rules: Rules = Rules()):
         self.repeated = repeated
+        self.date_line = rules.use("date_lines")
+        self.byline_author = rules.use("bylines")
+        self.opening = rules.use("datelines")
 
     def clean(self, file: str, text: str, sha256: str) -> Article | Skipped:
         lines = [ln for ln in _lines(text) if ln.text]
         title_i, title = self._title(lines)
-        date = outlet = ""
+        date = outlet = author = ""
         byline: Block | None = None
         blocks: list[Block] = []
         has_prose = any(_is_prose(ln) for ln in lines)
@@ -242,19 +229,13 @@ class Cleaner:
                 outlet = outlet or src.group("outlet").strip(" .")
                 blocks.append(Block(t, ln.start))
                 continue
-            if ln.words <= 8 and _date_in(t) and i < 15:
-                date = date or _date_in(t)
-                rest = _leftover_words(t)
-                if rest and rest[0].isupper():
-                    outlet = outlet or rest
-                    blocks.append(Block(t, ln.start))
-                else:  # a bare dateline ("2022-05-20 0 By"): keep the date and time, so "when was it posted?" finds it
-                    m = _ISO_DATE.search(t) or _LONG_DATE.search(t)
-                    at = _TIME.match(t, m.end() + 1) if t[m.end():m.end() + 1] == " " else None  # and its time
-                    blocks.append(Block(t[m.start():(at or m).end()], ln.start + m.start()))
+            if i < 15 and (stated := self.date_line(t)) is not None:
+                date, outlet = date or stated.date, outlet or stated.outlet
+                blocks.append(Block(t[stated.start:stated.end], ln.start + stated.start))
                 continue
-            if title_i < i < body_from and not byline and not _is_junk_pattern(t) and _is_byline(t):
-                byline = Block(t, ln.start)
+            if (title_i < i < body_from and not byline and not _is_junk_pattern(t)
+                    and (name := self.byline_author(t)) is not None):
+                byline, author = Block(t, ln.start), name
                 continue
             if _norm(t) in self.repeated or _is_junk_pattern(t):
                 continue
@@ -263,27 +244,18 @@ class Cleaner:
         prose = [b for b in blocks if b.text != title]
         if not prose:
             return Skipped(file, "no article text left after removing page furniture")
-        head = " ".join(b.text for b in prose[:3])
-        for m in (_dateline(b.text) for b in prose[:3]):
-            if m:
-                outlet = outlet or m.group("outlet").strip()
-                date = date or m.group("date").strip()
-                break
-        if not outlet:
-            m = _REPORTED.search(head[:400])
-            outlet = m.group("outlet") if m else ""
-        date = date or _date_in(head[:300])
+        opened = self.opening(tuple(b.text for b in prose[:3]))
+        date, outlet = date or opened.date, outlet or opened.outlet
         # the first full date near the top (a timestamp) gives the year a dateline leaves out ("May 29th")
-        near = next(filter(None, (stated_date(_date_in(ln.text)) for ln in lines[:15])), None)
+        near = next(filter(None, (stated_date(date_in(ln.text)) for ln in lines[:15])), None)
         date, outlet = iso_date(date, near), proper_name(outlet)
-        return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks), byline,
-                       _author(byline.text) if byline else "")
+        return Article(file, title or Path(file).stem, date, outlet, sha256, tuple(blocks), byline, author)
 
     def _title(self, lines: list[_Line]) -> tuple[int, str]:
         """The headline: the first early line that reads like one."""
         for i, ln in enumerate(lines[:15]):
             t = ln.text
-            if _is_junk_pattern(t) or _norm(t) in self.repeated or _date_in(t) or _SOURCE.match(t):
+            if _is_junk_pattern(t) or _norm(t) in self.repeated or date_in(t) or _SOURCE.match(t):
                 continue
             if 4 <= ln.words <= 40 and not re.search(r"[.!?]\S", t):
                 return i, t
@@ -352,9 +324,9 @@ class Corpus:
     def __init__(self, spool, count: int, skipped: list[Skipped], repeated: RepeatedLines):
         self._spool, self.count, self.skipped, self.repeated = spool, count, skipped, repeated
 
-    def articles(self) -> Iterator[Article]:
+    def articles(self, rules: Rules = Rules()) -> Iterator[Article]:
         """Each usable file's ``Article``, in corpus order; files the cleaner rejects join ``skipped``."""
-        cleaner = Cleaner(self.repeated)
+        cleaner = Cleaner(self.repeated, rules)
         self._spool.seek(0)
         for line in self._spool:
             entry = json.loads(line)
@@ -398,9 +370,9 @@ def read_corpus(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, progress: bool
         yield Corpus(spool, count, skipped, repeated.settle())
 
 
-def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES,
-                  progress: bool = False) -> tuple[list[Article], list[Skipped]]:
+def load_articles(folder: Path, max_bytes: int = DEFAULT_MAX_BYTES, progress: bool = False,
+                  rules: Rules = Rules()) -> tuple[list[Article], list[Skipped]]:
     """Read and clean every article file at once (a build streams ``read_corpus`` instead)."""
     with read_corpus(folder, max_bytes, progress) as corpus:
-        articles = list(stage(corpus.articles(), "cleaning", progress, total=corpus.count))
+        articles = list(stage(corpus.articles(rules), "cleaning", progress, total=corpus.count))
     return articles, corpus.skipped

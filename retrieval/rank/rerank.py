@@ -42,4 +42,4 @@ class Reranker:
             return ev
         s = self.scores(ev.question, [r.passage.text for r in head])
         order = np.argsort(-s, kind="stable")
-        return replace(ev, ranked=[head[i] for i in order] + tail)
+        return replace(ev, ranked=tuple(head[i] for i in order) + tail)

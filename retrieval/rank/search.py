@@ -8,7 +8,7 @@ features (``rank/features.py``, small pure functions) -> scores (``rank/score.py
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,8 +26,11 @@ from retrieval.query.speller import Speller
 from retrieval.types import Passage
 from retrieval.stores.base import Snapshot
 
-@dataclass
+
+@dataclass(frozen=True)
 class Ranked:
+    """One passage as ranked for a question: its scores and its best sentence (``sentence_index``)."""
+
     passage: Passage
     row: int
     score: float
@@ -38,15 +41,16 @@ class Ranked:
     sentence_score: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evidence:
-    """What the decline decision and the highlight look at."""
+    """What the decline decision and the highlight look at: the ranking stage's record, read by the
+    reranker, ``answer/decide.py`` and ``answer/compose.py``; a stage that changes it makes a new one."""
 
     question: str
-    tokens: list[str]
+    tokens: tuple[str, ...]
     kind: str
     analysis: Analysis | None = None
-    ranked: list[Ranked] = field(default_factory=list)
+    ranked: tuple[Ranked, ...] = ()
     coverage: float = 0.0   # IDF-weighted share of question words in the best passage (the commonest
                             # English words aside: "which currency do they *use*" is not half-answered by "use")
     unseen: float = 0.0     # IDF-weighted share of question words the articles never use (the commonest
@@ -167,9 +171,8 @@ class Searcher:
         data, w = self.data, self.w
         a = analyse(question, self.rules)
         tokens, topic, content = list(a.tokens), list(a.topic), list(a.content)
-        ev = Evidence(question=question, tokens=tokens, kind=a.kind, analysis=a)
         if len(data) == 0:
-            return ev
+            return Evidence(question=question, tokens=tuple(tokens), kind=a.kind, analysis=a)
         # candidates. "which website ran the piece on X": "website" and "piece" name what is asked about the
         # article, not words of its text (a passage quoting "the official website" is no closer)
         rows, bm25 = self._candidates(topic if a.about_article else tokens, qvec)
@@ -194,6 +197,7 @@ class Searcher:
         base = scoring.first_scores(f, w)
         # the best of those read in full: sentence features, then scores
         shaped: set[int] = set()
+        ranked: list[Ranked] = []
         read = np.argsort(-base, kind="stable")[: w.scored]
         if a.about_article:  # and the first and last passage of those articles, wherever they rank
             ends = self._article_ends(rows[read])
@@ -207,26 +211,27 @@ class Searcher:
                 shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
             best = int(np.argmax(sscore))
-            ev.ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article),
+            ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article),
                                     float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best]))
             if any(sf.shaped):
                 shaped.add(row)
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
-        topical = lift_to_article(ev.ranked, shaped, w.metadata) if a.about_article else {}
-        ev.ranked.sort(key=lambda r: -r.score)
-        ev.ranked = _distinct(ev.ranked)
+        ranked, topical = lift_to_article(ranked, shaped, w.metadata) if a.about_article else (ranked, {})
+        ranked.sort(key=lambda r: -r.score)
+        ranked = _distinct(ranked)
         common = common_stems(question)
         telling = [t for t in topic if t not in common] or topic
-        ev.telling = frozenset(telling)
-        if ev.ranked:
-            top = topical.get(ev.ranked[0].row, ev.ranked[0].row)
-            ev.coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
+        coverage = 0.0
+        if ranked:
+            top = topical.get(ranked[0].row, ranked[0].row)
+            coverage = self.coverage(telling, self._tokens(top)[0] | self._lead_names(top))
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         # a very common word the articles lack ("called", "else") says nothing about the topic
         absent = [t for t in weights if not data.knows(t) and t not in common]
-        ev.unseen = sum(weights[t] for t in absent) / total if total else 1.0
-        return ev
+        unseen = sum(weights[t] for t in absent) / total if total else 1.0
+        return Evidence(question=question, tokens=tuple(tokens), kind=a.kind, analysis=a, ranked=tuple(ranked),
+                        coverage=coverage, unseen=unseen, telling=frozenset(telling))
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:

@@ -6,7 +6,8 @@ rarer part ("Yi") then pulled up any passage with the full name, such as a
 list of attendees in another article, over the passage that says what "Wang"
 said. So within each article, a name part that only ever appears next to
 another is added to the BM25 text of the article's passages that use that
-other part alone.
+other part alone: the ``name_completion`` rule (``text/rules/name_completion.py``),
+called through the registry so that it can be switched off and measured.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 
 from retrieval.progress import stage
+from retrieval.rules import Rules
 from retrieval.types import Passage
 
 # both parts must be rarer than this in English (wordfreq Zipf 4.5: ~30 uses per million words), so that
@@ -27,10 +29,11 @@ _PAIR = re.compile(r"(?<![-\w])([A-Z][a-z]+)(?= ([A-Z][a-z]+)\b)")
 _WORD = re.compile(r"[A-Za-z]+")
 
 
-def bm25_texts(passages: list[Passage], progress: bool = False) -> list[str]:
-    """Each passage's ``context_text``, plus the name parts it leaves out: with "Wang Yi met the press."
-    in one passage of an article and "Wang stressed trust." in another, the second gets " Yi"."""
-    extra = _completions(passages, progress)
+def bm25_texts(passages: list[Passage], progress: bool = False, rules: Rules = Rules()) -> list[str]:
+    """Each passage's ``context_text``, plus the name parts it leaves out (the ``name_completion`` rule):
+    with "Wang Yi met the press." in one passage of an article and "Wang stressed trust." in another, the
+    second gets " Yi"."""
+    extra = rules.use("name_completion")(passages, progress)
     return [p.context_text + "".join(f" {w}" for w in extra.get(i, ())) + (f" {p.author}" if p.author else "")
             for i, p in enumerate(passages)]
 
@@ -87,7 +90,8 @@ def lead_names(first: Passage) -> tuple[str, ...]:
     return tuple(dict.fromkeys(full_names(lead)))
 
 
-def _completions(passages: list[Passage], progress: bool) -> dict[int, list[str]]:
+def completions(passages: list[Passage], progress: bool = False) -> dict[int, list[str]]:
+    """Passage index -> the name parts to add to its BM25 text (see the module's docstring)."""
     by_article: dict[str, list[int]] = defaultdict(list)
     for i, p in enumerate(passages):
         by_article[p.file].append(i)

@@ -25,10 +25,11 @@ def article_ends(starts: np.ndarray | None, article: np.ndarray | None, rows: np
     return np.union1d(starts[article], starts[article + 1] - 1)
 
 
-def lift_to_article(ranked: list["Ranked"], shaped: set[int], bonus: float) -> dict[int, int]:
+def lift_to_article(ranked: list["Ranked"], shaped: set[int], bonus: float) -> tuple[list["Ranked"], dict[int, int]]:
     """Rank the passage holding the asked-for line as its article's best (plus ``bonus``).
 
-    Returns lifted row -> the topical row it stands for (whose words then count for the decline).
+    Returns the ranked passages with the lifted ones re-scored (new records: ``Ranked`` is frozen), and
+    lifted row -> the topical row it stands for (whose words then count for the decline).
     """
     article: dict[str, "Ranked"] = {}
     for r in ranked:
@@ -36,9 +37,11 @@ def lift_to_article(ranked: list["Ranked"], shaped: set[int], bonus: float) -> d
         if r.passage.file not in article or plain > article[r.passage.file].score:
             article[r.passage.file] = replace(r, score=plain)
     topical = {}
+    out = []
     for r in ranked:
         lead = article[r.passage.file]
         if r.row in shaped and lead.row != r.row:
-            r.score, r.sentence_dense = lead.score + bonus, max(r.sentence_dense, lead.sentence_dense)
+            r = replace(r, score=lead.score + bonus, sentence_dense=max(r.sentence_dense, lead.sentence_dense))
             topical[r.row] = lead.row
-    return topical
+        out.append(r)
+    return out, topical
