@@ -1,11 +1,10 @@
-"""BM25 tables and the row reader they sit on: exact scores whether or not the budget cut the search."""
+"""BM25 tables and the row reader they sit on: saved tables score as built ones, searches score exactly."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-import retrieval.stores.bm25 as lexical
 import retrieval.text.words as words
 from retrieval.ingest.articles import load_articles
 from retrieval.stores.bm25 import Lexical
@@ -57,19 +56,6 @@ def test_search_returns_the_best_rows_plus_the_given_ones_with_exact_scores(text
     assert best3 <= set(rows.tolist()) and {0, 1} <= set(rows.tolist())
     assert rows.tolist() == sorted(set(rows.tolist()))
     np.testing.assert_allclose(scores, truth[rows], rtol=1e-5)
-
-
-def test_a_cut_search_still_scores_its_rows_on_every_word(texts, monkeypatch):
-    lex = Lexical.build(texts)
-    tokens = tokenize(QUESTIONS[0])
-    truth = brute_bm25(lex, tokens)
-    monkeypatch.setattr(lexical, "POSTINGS_BUDGET", 1)  # only the rarest word's list is read
-    rows, scores = lex.search(tokens, 3, also=np.arange(5))
-    np.testing.assert_allclose(scores, truth[rows], rtol=1e-5)
-    rarest = min((t for t in tokens if t in lex.df), key=lambda t: lex.df[t])
-    holding = set(np.asarray(lex.postings[int(lex.postings_start[lex.terms[rarest]]):
-                                          int(lex.postings_start[lex.terms[rarest] + 1])])["id"].tolist())
-    assert set(rows.tolist()) - set(range(5)) <= holding, "the cut search picks among the rarest word's passages"
 
 
 def test_row_reader_reads_rows_in_the_order_asked(tmp_path):

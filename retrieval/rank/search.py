@@ -141,9 +141,10 @@ class Searcher:
         starts = self._article_starts
         return None if starts is None else np.searchsorted(starts, rows, side="right") - 1
 
-    def _lead_names(self, row: int) -> frozenset[str]:
-        """Tokens of the full names in the lead sentence of ``row``'s article (``Source.names``)."""
-        index = self._article_index(row)
+    def _lead_names(self, row: int, index: int | None = None) -> frozenset[str]:
+        """Tokens of the full names in the lead sentence of ``row``'s article (``Source.names``);
+        ``index``, the article's, when the caller looked it up for many rows at once."""
+        index = self._article_index(row) if index is None else index
         if index is None:
             return frozenset()
         article = int(index)
@@ -184,8 +185,9 @@ class Searcher:
         sdense = [x.max(axis=1) for x in sims]
         if w.lead_name:
             asked = frozenset(tokens)
+            articles = self._article_index(rows)  # one search for all rows, not one a row
             for i, r in enumerate(rows):
-                lead = self._lead_names(int(r))
+                lead = self._lead_names(int(r), None if articles is None else int(articles[i]))
                 if asked & lead:  # the passage's own tokens are read only then
                     bm25[i] += feat.lead_name_credit(asked, lead, self._tokens(int(r))[0], data.idf, w.lead_name)
         f = feat.PassageFeatures(

@@ -10,12 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.stores.bm25_build import ENTRY as _ENTRY, LexicalSpool
+from retrieval.stores.bm25_build import ENTRY as _ENTRY, LexicalSpool, impacts_of
+from retrieval.stores.bm25_topk import TopK, top_k
 from retrieval.stores.rows import NpyRows
-
-# a question's candidates come from its rarer words' posting lists until this many postings are read;
-# the commonest words add little to the ranking and, at 1M passages, were most of the BM25 time
-POSTINGS_BUDGET = 200_000
 
 
 class Lexical:
@@ -23,14 +20,19 @@ class Lexical:
 
     Two tables of the same scores: term -> passages (``postings``) to find candidates, and
     passage -> terms (``forward``) to score given candidates exactly. On disk both are read
-    by row (``rows.NpyRows``), so only the lists a question needs are read.
+    by row (``rows.NpyRows``), so only the lists a question needs are read. ``impacts`` holds
+    each term's largest score, which lets the top k skip most of the long lists (``bm25_topk``).
     """
 
     def __init__(self, terms: dict[str, int], postings, postings_start: np.ndarray, forward,
-                 forward_start: np.ndarray, size: int, vocabulary: dict[str, int]):
+                 forward_start: np.ndarray, size: int, vocabulary: dict[str, int],
+                 impacts: np.ndarray | None = None):
         self.terms = terms
         self.postings, self.postings_start = postings, postings_start
         self.forward, self.forward_start = forward, forward_start
+        self.impacts = impacts_of(postings, postings_start) if impacts is None else impacts
+        if len(self.impacts) != len(postings_start) - 1:
+            raise ValueError(f"{len(self.impacts)} term impacts for {len(postings_start) - 1} terms")
         counts = np.diff(postings_start)
         self.df = {t: int(counts[i]) for t, i in terms.items()}  # passages holding each term
         self.size = size
@@ -49,49 +51,42 @@ class Lexical:
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        for name in ("postings", "postings_start", "forward", "forward_start"):
+        for name in ("postings", "postings_start", "forward", "forward_start", "impacts"):
             np.save(folder / f"{name}.npy", np.asarray(getattr(self, name)))
         meta = {"size": self.size, "terms": self.terms, "vocabulary": self.vocabulary}
         (folder / "terms.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "Lexical":
+        """The tables in ``folder``; an index built before impacts were stored gets them computed
+        here, from one pass over the postings (0.8 s at 1M passages)."""
         meta = json.loads((folder / "terms.json").read_text(encoding="utf-8"))
         starts = {k: np.load(folder / f"{k}.npy", allow_pickle=False) for k in ("postings_start", "forward_start")}
         postings, forward = NpyRows(folder / "postings.npy"), NpyRows(folder / "forward.npy")
         if postings.dtype != _ENTRY or forward.dtype != _ENTRY:
             raise ValueError("unexpected BM25 table layout")
+        stored = folder / "impacts.npy"
+        impacts = np.load(stored, allow_pickle=False) if stored.is_file() else None
         return cls(meta["terms"], postings, starts["postings_start"], forward, starts["forward_start"],
-                   int(meta["size"]), meta["vocabulary"])
+                   int(meta["size"]), meta["vocabulary"], impacts)
 
     def search(self, query_tokens: list[str], k: int,
                also: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best BM25 rows and the rows in ``also`` (sorted, unique), with each one's BM25.
-
-        Posting lists are read from the rarest word up until ``POSTINGS_BUDGET`` postings: the
-        best rows are picked by those words, then every returned row is scored on all of them.
-        A word repeated in the question counts twice, as in bm25s.
+        """The ``k`` best BM25 rows (exactly those of exhaustive BM25; ties to the lower row) and the
+        rows in ``also``, sorted and unique, with each one's BM25. A word repeated in the question
+        counts twice, as in bm25s.
         """
         also = np.zeros(0, dtype=np.int64) if also is None else np.asarray(also, dtype=np.int64)
         ids = self._ids(query_tokens)
         if not ids or self.size == 0:
             rows = np.unique(also)
             return rows, np.zeros(len(rows), dtype=np.float32)
-        scores = np.zeros(self.size, dtype=np.float32)
-        read, complete = 0, True
-        for n, i in enumerate(ids):
-            a, b = int(self.postings_start[i]), int(self.postings_start[i + 1])
-            if n and read + (b - a) > POSTINGS_BUDGET:
-                complete = False
-                break
-            read += b - a
-            entries = self.postings[a:b]
-            scores[entries["id"]] += entries["score"]  # passages are unique within a list
-        matched = np.flatnonzero(scores)  # Lucene BM25 is positive wherever a query word occurs
-        if 0 < k < len(matched):
-            matched = matched[np.argpartition(-scores[matched], k - 1)[:k]]
-        rows = np.union1d(matched, also)
-        return rows, (scores[rows] if complete else self.score(ids, rows))
+        rows = np.union1d(self.top(ids, k).rows, also)
+        return rows, self.score(ids, rows)
+
+    def top(self, ids: list[int], k: int) -> TopK:
+        """The ``k`` best rows for term ids (``_ids``), best first, and what the search read."""
+        return top_k(self, ids, k)
 
     def _ids(self, query_tokens: list[str]) -> list[int]:
         """Term ids of the query's known tokens, rarest first (repeats kept)."""
@@ -104,11 +99,10 @@ class Lexical:
 
     def score(self, ids: list[int], rows: np.ndarray) -> np.ndarray:
         """Exact BM25 of ``rows`` for the query's term ids (repeats count), from the passage -> terms table."""
-        parts = [self.forward[int(self.forward_start[r]):int(self.forward_start[r + 1])] for r in rows]
-        if not parts:
-            return np.zeros(0, dtype=np.float32)
-        entries = np.concatenate(parts)
-        owner = np.repeat(np.arange(len(rows)), [len(p) for p in parts])
+        rows = np.asarray(rows, dtype=np.int64)
+        first, last = self.forward_start[rows], self.forward_start[rows + 1]
+        entries = _ranges(self.forward, first, last)
+        owner = np.repeat(np.arange(len(rows)), last - first)
         wanted = np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(self.terms))
         return np.bincount(owner, weights=wanted[entries["id"]] * entries["score"],
                            minlength=len(rows)).astype(np.float32)
@@ -118,3 +112,12 @@ class Lexical:
         df = self.df.get(token, 0)
         n = max(self.size, 1)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+
+def _ranges(table, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Entries ``first[i]:last[i]`` of a table on disk (``NpyRows.ranges``) or in memory, in order."""
+    if isinstance(table, NpyRows):
+        return table.ranges(first, last)
+    lengths = last - first
+    at = np.repeat(first - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(int(lengths.sum()))
+    return table[at]

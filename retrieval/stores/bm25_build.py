@@ -109,13 +109,17 @@ class LexicalSpool:
             bar.close()
         postings_start = np.concatenate([[0], np.cumsum(df)]).astype(np.int64)
         bar = stage(None, "BM25 postings", progress, "term", total=v)
+        impacts = np.zeros(v, dtype=np.float32)
         with _NpyWriter(folder / "postings.npy", ENTRY, int(postings_start[-1])) as out:
             for t0, t1 in _buckets(df, BUCKET_ENTRIES):
-                out.write(_gather(folder / "forward.npy", forward_start, postings_start, t0, t1))
+                bucket = _gather(folder / "forward.npy", forward_start, postings_start, t0, t1)
+                out.write(bucket)
+                impacts[t0:t1] = _list_maxima(bucket["score"], postings_start[t0:t1 + 1] - postings_start[t0])
                 if bar is not None:
                     bar.update(t1 - t0)
         if bar is not None:
             bar.close()
+        np.save(folder / "impacts.npy", impacts)
         np.save(folder / "postings_start.npy", postings_start)
         np.save(folder / "forward_start.npy", forward_start)
         meta = {"size": n, "terms": self.terms, "vocabulary": dict(self.vocabulary)}
@@ -143,6 +147,25 @@ class _NpyWriter:
         self.fh.close()
         if exc[0] is None and self.written != self.rows:
             raise RuntimeError(f"{self.path}: wrote {self.written} rows of {self.rows}")
+
+
+def impacts_of(postings, postings_start: np.ndarray) -> np.ndarray:
+    """Each term's largest score (0 for an empty list), read a bounded chunk of postings at a time;
+    for tables written before the build stored them (``impacts.npy``)."""
+    impacts = np.zeros(len(postings_start) - 1, dtype=np.float32)
+    for t0, t1 in _doc_ranges(postings_start, BUCKET_ENTRIES):
+        block = postings[int(postings_start[t0]):int(postings_start[t1])]
+        impacts[t0:t1] = _list_maxima(np.asarray(block["score"]), postings_start[t0:t1 + 1] - postings_start[t0])
+    return impacts
+
+
+def _list_maxima(scores: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The largest of ``scores[bounds[i]:bounds[i + 1]]`` for each list i; 0 for an empty one."""
+    out = np.zeros(len(bounds) - 1, dtype=np.float32)
+    full = np.flatnonzero(np.diff(bounds) > 0)
+    if len(full):
+        out[full] = np.maximum.reduceat(scores, bounds[full].astype(np.int64))
+    return out
 
 
 def _doc_ranges(start: np.ndarray, limit: int) -> Iterator[tuple[int, int]]:

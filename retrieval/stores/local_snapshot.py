@@ -98,8 +98,11 @@ class LocalSnapshot:
         return np.asarray(self.exact[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def sentence_vectors(self, rows) -> list[np.ndarray]:
-        first = self.sentence_start
-        return [np.asarray(self.sentences[first[r]:first[r + 1]], dtype=np.float32) for r in rows]
+        rows = np.asarray(rows, dtype=np.int64)
+        first, last = self.sentence_start[rows], self.sentence_start[rows + 1]
+        flat = np.asarray(self.sentences.ranges(first, last), dtype=np.float32)  # one array, not one a row
+        ends = np.cumsum(last - first).tolist()
+        return [flat[a:b] for a, b in zip([0] + ends[:-1], ends)]
 
     def reusable(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         old = np.asarray(self.keys)

@@ -57,8 +57,31 @@ class NpyRows:
             raise OSError(f"{self.path} is shorter than its header says")
         return np.frombuffer(buf, dtype=self.dtype).reshape((count, *self.shape[1:]))
 
+    def ranges(self, starts, stops) -> np.ndarray:
+        """Rows ``starts[i]:stops[i]`` for each i, one after another in one array (ragged tables'
+        rows: a passage's terms, its sentences); ranges that touch are read at once.
+
+        One read of bytes per range and one array at the end: an array a range cost ~4 µs more,
+        most of scoring a few hundred BM25 candidates.
+        """
+        starts = np.asarray(starts, dtype=np.int64).ravel()
+        stops = np.asarray(stops, dtype=np.int64).ravel()
+        if len(starts) and (starts.min() < 0 or stops.max() > len(self) or np.any(stops < starts)):
+            raise IndexError(f"a row range out of bounds for {len(self)} rows")
+        # a range that starts where the previous one stopped joins it
+        joined = np.flatnonzero(starts[1:] != stops[:-1]) + 1
+        firsts = starts[np.concatenate([[0], joined])] if len(starts) else starts
+        lasts = stops[np.concatenate([joined - 1, [len(stops) - 1]])] if len(stops) else stops
+        size, base, fd = self._row_bytes, self._offset, self._fd
+        buf = b"".join([os.pread(fd, (b - a) * size, base + a * size)
+                        for a, b in zip(firsts.tolist(), lasts.tolist())])
+        count = int((stops - starts).sum())
+        if len(buf) != count * size:
+            raise OSError(f"{self.path} is shorter than its header says")
+        return np.frombuffer(buf, dtype=self.dtype).reshape((count, *self.shape[1:]))
+
     def take(self, rows) -> np.ndarray:
-        """Rows in the order given; contiguous runs of the sorted rows are read at once."""
+        """Rows in the order given; runs of consecutive rows are read at once."""
         rows = np.asarray(rows, dtype=np.int64).ravel()
         out = np.empty((len(rows), *self.shape[1:]), dtype=self.dtype)
         if not len(rows):
@@ -68,11 +91,7 @@ class NpyRows:
         rows = np.where(rows < 0, rows + len(self), rows)
         order = np.argsort(rows, kind="stable")
         ordered = rows[order]
-        breaks = np.flatnonzero(np.diff(ordered) > 1) + 1
-        for run in np.split(np.arange(len(ordered)), breaks):
-            lo, hi = int(ordered[run[0]]), int(ordered[run[-1]]) + 1
-            block = self.read(lo, hi)
-            out[order[run]] = block[ordered[run] - lo]
+        out[order] = self.ranges(ordered, ordered + 1)
         return out
 
     def __getitem__(self, key):
