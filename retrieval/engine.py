@@ -47,8 +47,8 @@ def text_key(text: str) -> bytes:
 
 
 # What cleaning and splitting make of the same files, kept apart from the stores' file formats (a 1M-passage
-# archive is not re-read for a format it does not need): a build from another version is rebuilt at start,
-# reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
+# archive is not re-read for a format it does not need): a build from another version is served with a notice
+# saying `newsbot index` cuts it again, reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
 # inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py)
 TEXT_VERSION = 1
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
@@ -228,8 +228,8 @@ class Engine:
         built = self._data.manifest.get("text_version", 0) if self._data is not None else TEXT_VERSION
         if built == TEXT_VERSION:
             return ""
-        return ("The index's passages were cut by an older version of the cleaning and sentence splitting: "
-                "rebuilding it (vectors of unchanged text are reused)")
+        return ("The index's passages were cut by an older version of the cleaning and sentence splitting; it is "
+                "served as it is. Run `newsbot index` to cut them again (the vectors of unchanged text are reused)")
 
     def rules_changed(self) -> str:
         """Why the live build no longer matches the build-time rules switched off (``BOT_RULES_OFF``), or ""
@@ -252,7 +252,10 @@ class Engine:
         except IndexOutdated:
             notify("The index was written by an older version of this program: rebuilding it")
             return self.build(progress=progress)
-        why = self.text_changed() or self.rules_changed()
+        older = self.text_changed()
+        if older:  # served as it is: at a million passages a rebuild is an operator's decision, not a start-up's
+            notify(older)
+        why = self.rules_changed()
         if why:
             notify(why)
             return self.build(progress=progress)
