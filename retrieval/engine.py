@@ -271,6 +271,10 @@ class Engine:
         if cur is None or (self._data is not None and cur == self._data.version):
             return False
         self.load()
+        for why in (self.text_changed(), self.rules_changed()):  # served all the same: it is the live build
+            if why:
+                log.warning("the build just picked up differs from this process's settings: %s",
+                            why.replace(": rebuilding it", "; the next start rebuilds it"))
         return True
 
     def sources(self) -> list[Source]:

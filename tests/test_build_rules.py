@@ -275,6 +275,23 @@ def test_a_build_cut_by_an_older_text_version_is_served_with_a_notice_and_rebuil
     assert heard == []
 
 
+def test_a_running_engine_that_picks_up_a_build_made_with_other_build_rules_says_so(
+        corpus, tmp_path, embedder, caplog):
+    index = tmp_path / "shared"
+    serving = Engine(make_settings(corpus, index), embedder=embedder)
+    serving.build(progress=False)
+    other = Engine(make_settings(corpus, index, rules_off=frozenset({"name_completion"})), embedder=embedder)
+    other.build(progress=False)  # another process publishes with name completion off
+    with caplog.at_level("WARNING", logger="retrieval.engine"):
+        assert serving.reload_if_changed()
+    said = [r.getMessage() for r in caplog.records if r.name == "retrieval.engine"]
+    assert len(said) == 1 and "name_completion" in said[0] and "next start rebuilds" in said[0], said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="retrieval.engine"):
+        assert not serving.reload_if_changed()  # nothing new: nothing said
+    assert not [r for r in caplog.records if r.name == "retrieval.engine"]
+
+
 def test_the_command_line_rebuilds_when_bot_rules_off_switches_a_build_rule(built, corpus, tmp_path):
     import shutil
 
