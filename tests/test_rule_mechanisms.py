@@ -208,3 +208,51 @@ def test_name_decline_declines_a_who_question_whose_sentence_names_only_the_aske
     assert "names none" not in off.declined_reason
     # does not fire when the sentence names someone new
     assert not engines[""].answer("Who opened the third container terminal in Portville?").declined
+
+
+TOWER = "\n".join([
+    "Island museum reopens its lighthouse wing",
+    "",
+    "Brightwater, May 3 (Shore Times) – Behind the town hall stands the Keeper's Tower, a lighthouse of "
+    "granite blocks on the cliff. It was designed by the engineer Maren Holt and first lit in 1871. "
+    "The lamp was replaced with an electric one in 1950. Visitors climb 212 steps to the gallery. "
+    "The museum shop sells postcards of the harbour and maps of the coast.",
+])
+
+
+@pytest.fixture(scope="module")
+def tower_engines(tmp_path_factory, embedder):
+    corpus = tmp_path_factory.mktemp("tower-corpus")
+    (corpus / "tower.txt").write_text(TOWER, encoding="utf-8")
+    index = tmp_path_factory.mktemp("tower-index")
+    Engine(make_settings(corpus, index), embedder=embedder).build(progress=False)
+    out = {}
+    for name in ("", "pronoun_context"):
+        e = Engine(make_settings(corpus, index, rules_off=frozenset({name} - {""})), embedder=embedder)
+        e.load()
+        out[name] = e
+    return out
+
+
+def test_pronoun_context_lends_a_pronoun_sentence_the_words_of_the_sentence_it_continues(tower_engines):
+    from retrieval.text.words import tokenize
+
+    question = "Who designed the Keeper's Tower lighthouse?"
+    on, off = tower_engines[""].evidence(question), tower_engines["pronoun_context"].evidence(question)
+    assert _best(on).startswith("It was designed by the engineer Maren Holt")
+    assert not _best(off).startswith("It was designed")  # alone it holds only "designed" of the question
+    # the mechanism: the pronoun sentence's token set holds its predecessor's words, and only that one
+    row = on.ranked[0].row
+    sets_on, sets_off = tower_engines[""]._searcher._tokens(row)[1], tower_engines["pronoun_context"]._searcher._tokens(row)[1]
+    texts = [s.text for s in on.ranked[0].passage.sentences]
+    j = next(i for i, t in enumerate(texts) if t.startswith("It was designed"))
+    assert set(tokenize("Keeper's Tower")) <= sets_on[j] and not set(tokenize("Keeper's Tower")) <= sets_off[j]
+    assert all(sets_on[i] == sets_off[i] for i in range(len(texts)) if i != j)  # "The lamp ...": not a pronoun
+
+
+def test_pronoun_context_does_not_fire_on_the_first_sentence_or_a_sentence_opening_otherwise():
+    rule = Rules().use("pronoun_context")
+    texts = ("It opened in May.", "The tower is tall.", "Itself a landmark, it stands alone.")
+    tokens = (frozenset({"open", "may"}), frozenset({"tower", "tall"}), frozenset({"landmark", "stand"}))
+    assert rule(texts, tokens) == tokens  # first sentence; "The ..."; "Itself" is not "It"
+    assert rule(("The tower is tall.", "Its lamp is new."), tokens[1:])[1] == tokens[2] | tokens[1]

@@ -124,6 +124,7 @@ class Searcher:
         if got is None:
             p = self.data.passages([row])[0]
             sentences = tuple(frozenset(tokenize(s.text)) for s in p.sentences)
+            sentences = self.rules.use("pronoun_context")(tuple(s.text for s in p.sentences), sentences)
             # the passage's set is its headline's, author's and sentences' (tokenising context_text again cost as much)
             got = (frozenset(tokenize(f"{p.title} {p.author}")).union(*sentences), sentences)
             if len(self._token_cache) > 50_000:
