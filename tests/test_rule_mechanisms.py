@@ -49,27 +49,28 @@ FESTIVAL = "\n".join([
 ])
 
 
-@pytest.fixture(scope="module")
-def corpus_index(tmp_path_factory, embedder):
+def _engines_over(tmp_path_factory, embedder, articles: dict[str, str], names) -> dict[str, Engine]:
+    """One index over ``articles`` (file name -> text), and name -> an engine over it with that rule off
+    ("" = every rule on)."""
     corpus = tmp_path_factory.mktemp("rule-corpus")
-    (corpus / "harbour.txt").write_text(HARBOUR, encoding="utf-8")
-    (corpus / "festival.txt").write_text(FESTIVAL, encoding="utf-8")
+    for file, text in articles.items():
+        (corpus / file).write_text(text, encoding="utf-8")
     index = tmp_path_factory.mktemp("rule-index")
     Engine(make_settings(corpus, index), embedder=embedder).build(progress=False)
-    return corpus, index
-
-
-@pytest.fixture(scope="module")
-def engines(corpus_index, embedder):
-    """name -> an engine over the small corpus with that rule off ("" = every rule on); the build-time
-    rules need builds of their own (``tests/test_build_rules.py``)."""
-    corpus, index = corpus_index
     out = {}
-    for name in ["", *(n for n in RULES if n not in BUILD_RULES)]:
+    for name in names:
         e = Engine(make_settings(corpus, index, rules_off=frozenset({name} - {""})), embedder=embedder)
         e.load()
         out[name] = e
     return out
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory, embedder):
+    """name -> an engine over the small corpus with that rule off ("" = every rule on); the build-time
+    rules need builds of their own (``tests/test_build_rules.py``)."""
+    return _engines_over(tmp_path_factory, embedder, {"harbour.txt": HARBOUR, "festival.txt": FESTIVAL},
+                         ["", *(n for n in RULES if n not in BUILD_RULES)])
 
 
 def _by_row(ev: Evidence) -> dict:
@@ -222,16 +223,7 @@ TOWER = "\n".join([
 
 @pytest.fixture(scope="module")
 def tower_engines(tmp_path_factory, embedder):
-    corpus = tmp_path_factory.mktemp("tower-corpus")
-    (corpus / "tower.txt").write_text(TOWER, encoding="utf-8")
-    index = tmp_path_factory.mktemp("tower-index")
-    Engine(make_settings(corpus, index), embedder=embedder).build(progress=False)
-    out = {}
-    for name in ("", "pronoun_context"):
-        e = Engine(make_settings(corpus, index, rules_off=frozenset({name} - {""})), embedder=embedder)
-        e.load()
-        out[name] = e
-    return out
+    return _engines_over(tmp_path_factory, embedder, {"tower.txt": TOWER}, ("", "pronoun_context"))
 
 
 def test_pronoun_context_lends_a_pronoun_sentence_the_words_of_the_sentence_it_continues(tower_engines):
