@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.stores import milvus_snapshot  # noqa: E402
-from retrieval.stores.milvus import FORMAT_VERSION  # noqa: E402
+from retrieval.stores.milvus import FORMAT_VERSION, count_calls  # noqa: E402
 from retrieval.stores.milvus_snapshot import B, K1, LEXICAL_WIDEN  # noqa: E402
 from retrieval.text.words import tokenize  # noqa: E402
 from scale import SEED, pool_cache, real_pool, write_corpus  # noqa: E402
@@ -39,19 +39,6 @@ ANSWERS = 200        # warm answers timed on each store, interleaved
 TARGET_MS = 25.0     # a warm answer on the shipped articles (issue 21)
 BLOCK = 10_000       # rows per query when reading a whole build (under Milvus's 16,384 per query)
 POOL = 2_000        # real-model embeddings behind the pool vectors (the size scale.py's 100k runs used)
-
-
-def counted(store) -> Counter:
-    """Count a store's calls to Milvus by method; the calls still happen."""
-    calls: Counter = Counter()
-    real = store.call
-
-    def call(method, *args, **kwargs):
-        calls[method] += 1
-        return real(method, *args, **kwargs)
-
-    store.call = call
-    return calls
 
 
 # ------------------------------------------------------------------------------------- shipped articles
@@ -73,7 +60,7 @@ def shipped(table: Table, results: dict, answers: int) -> None:
     for engine in engines.values():
         for q in questions:
             engine.answer(q)
-    calls = counted(engines["milvus"].store)
+    calls = count_calls(engines["milvus"].store)
     ms: dict[str, list[float]] = {"faiss": [], "milvus": []}
     for i in range(answers):
         q = questions[i % len(questions)]

@@ -6,14 +6,13 @@ corpus: split as the engine splits, embedded with the real model)."""
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from retrieval.engine import Engine
-from retrieval.stores.milvus import MilvusStore
+from retrieval.stores.milvus import MilvusStore, count_calls
 from retrieval.stores.row_cache import RowCache
 from tests.conftest import SEEDS, make_settings
 from tests.test_store_contract import corpus, write  # noqa: F401 - the shared corpus fixture
@@ -21,19 +20,6 @@ from tests.test_store_contract import corpus, write  # noqa: F401 - the shared c
 
 def store_at(folder: Path, cache_rows: int) -> MilvusStore:
     return MilvusStore(make_settings(SEEDS, folder, store="milvus", milvus_cache_rows=cache_rows))
-
-
-def counting(store: MilvusStore) -> Counter:
-    """Count the store's calls to Milvus by method (the real calls still happen)."""
-    calls: Counter = Counter()
-    real = store.call
-
-    def call(method, *args, **kwargs):
-        calls[method] += 1
-        return real(method, *args, **kwargs)
-
-    store.call = call
-    return calls
 
 
 def read_all(snap, rows: np.ndarray):
@@ -50,7 +36,7 @@ def milvus_build(corpus, tmp_path_factory):  # noqa: F811
 def test_cached_rows_equal_the_stores_rows_and_a_second_read_makes_no_call(milvus_build, corpus):  # noqa: F811
     store = store_at(milvus_build, 10_000)
     snap = store.open(corpus.model)
-    calls = counting(store)
+    calls = count_calls(store)
     rows = np.arange(len(corpus.passages))[::-1]
     first = read_all(snap, rows)
     assert calls["get"] == 2  # one for passages + vectors + stems, one for the sentence vectors (by key)
@@ -114,7 +100,7 @@ def test_a_warm_answer_takes_its_candidates_from_one_hybrid_search_and_nothing_e
     engine.build(progress=False)
     question = "when was diplomatic relations established?"
     first = engine.answer(question)
-    calls = counting(engine.store)
+    calls = count_calls(engine.store)
     again = engine.answer(question)
     assert dict(calls) == {"hybrid_search": 1}
     assert again.answer_sentence == first.answer_sentence and "1992" in again.answer_sentence

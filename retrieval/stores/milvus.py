@@ -384,3 +384,16 @@ def _chunks(part: str, value) -> list[dict]:
     body = json.dumps(value, ensure_ascii=True)
     return [{"id": f"{part}/{i:06d}", "part": part, "seq": i, "body": body[s:s + CHUNK_CHARS], "v": [0.0, 0.0]}
             for i, s in enumerate(range(0, max(len(body), 1), CHUNK_CHARS))]
+
+def count_calls(store: MilvusStore) -> Counter:
+    """Count ``store``'s calls to Milvus by method from now on; the calls still happen. For the
+    benchmarks and tests that say how many round trips an answer makes."""
+    calls: Counter = Counter()
+    real = store.call
+
+    def call(method, *args, **kwargs):
+        calls[method] += 1
+        return real(method, *args, **kwargs)
+
+    store.call = call
+    return calls
