@@ -33,6 +33,24 @@ def make_settings(corpus: Path, index: Path, **changes) -> Settings:
         corpus_dir=corpus, index_dir=index, **{"db_path": TEST_DB, **changes})
 
 
+# the Telegram door as a real process with a stub engine (plumbing only), for ``python -c``
+STUB_BOT = """
+from retrieval.types import Answer
+from retrieval.settings import Settings
+from bot.telegram import run_telegram
+
+class StubEngine:
+    def sources(self):
+        return []
+
+    def answer(self, question):
+        return Answer(question, declined=True, declined_reason="stub")
+
+run_telegram(Settings.from_env(), StubEngine(), None, "127.0.0.1", 8080, None)
+print("stopped cleanly", flush=True)
+"""
+
+
 def bot_process_env(**extra: str) -> dict[str, str]:
     """This process's environment without the bot's own settings (BOT_*, TELEGRAM_*), plus ``extra``:
     a developer's settings must not leak into a bot started as a subprocess (nor its log into .data/)."""

@@ -19,7 +19,7 @@ from retrieval.feedback.db import connect
 from retrieval.feedback.privacy import Salt
 from retrieval.settings import PROJECT_ROOT, Settings
 from tests.botapi_standin import ApplicationThread
-from tests.conftest import bot_process_env
+from tests.conftest import STUB_BOT, bot_process_env
 from tests.feedback_helpers import rows, write_locked
 
 ANSWERED = "when was diplomatic relations established?"
@@ -119,23 +119,6 @@ def test_the_bot_answers_while_the_database_is_locked_and_writes_the_rows_afterw
     feedback_bot.stop()
     [row] = rows(feedback_bot.path)
     assert row["question"] == ANSWERED and [r["up"] for r in rows(feedback_bot.path, "ratings")] == [0]
-
-
-STUB_BOT = """
-from retrieval.types import Answer
-from retrieval.settings import Settings
-from bot.telegram import run_telegram
-
-class StubEngine:
-    def sources(self):
-        return []
-
-    def answer(self, question):
-        return Answer(question, declined=True, declined_reason="stub")
-
-run_telegram(Settings.from_env(), StubEngine(), None, "127.0.0.1", 8080, None)
-print("stopped cleanly", flush=True)
-"""
 
 
 def test_sigterm_writes_the_questions_still_pending(botapi, tmp_path):

@@ -13,24 +13,7 @@ import sys
 
 from bot.telegram import add_telegram_arguments
 from retrieval.settings import PROJECT_ROOT
-from tests.conftest import TEST_DB
-
-
-STUB_BOT = """
-from retrieval.types import Answer
-from retrieval.settings import Settings
-from bot.telegram import run_telegram
-
-class StubEngine:
-    def sources(self):
-        return []
-
-    def answer(self, question):
-        return Answer(question, declined=True, declined_reason="stub")
-
-run_telegram(Settings.from_env(), StubEngine(), None, "127.0.0.1", 8080, None)
-print("stopped cleanly")
-"""
+from tests.conftest import STUB_BOT, TEST_DB
 
 
 def bot_env(**values: str) -> dict[str, str]:
