@@ -22,8 +22,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from timing import (DATA, SEEDS, Table, bot_cmd, bot_env, dev_questions, identity_of, latencies, log, median,
-                    pct, run_child, settings_for)
+from timing import (DATA, SEEDS, Table, bot_cmd, bot_env, dev_questions, identity_of, latencies, log,
+                    measured_build, median, pct, reused_build, run_child, settings_for)
 
 import numpy as np  # noqa: E402
 
@@ -134,22 +134,14 @@ def build_archive(folder: Path, passages: int, pool_file: Path, fresh: bool) -> 
     stamp = {"generator": GENERATOR_VERSION, "format": FORMAT_VERSION, "passages": passages,
              "pool": pool_file.name, "seed": SEED}
     stamp_file = folder / "milvus-stamp.json"
-    try:
-        previous = json.loads(stamp_file.read_text())
-        if previous["stamp"] == stamp and not fresh and Path(s.milvus_target).is_dir():  # not opened here: see below
-            log(f"archive: reusing the Milvus build made {previous['build']['when']} (--fresh rebuilds it)")
-            return previous["build"]
-    except (OSError, ValueError, KeyError):
-        pass
+    previous = reused_build(stamp_file, stamp, Path(s.milvus_target).is_dir(), fresh)  # not opened here: see below
+    if previous is not None:
+        log(f"archive: reusing the Milvus build made {previous['when']} (--fresh rebuilds it)")
+        return previous
     shutil.rmtree(s.index_dir, ignore_errors=True)
     log(f"archive: Engine.build of {folder / 'corpus'} into Milvus Lite in a child process")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--build-child", str(folder), "--pool-file", str(pool_file)]
-    child = run_child(cmd, measure_rss=True, pass_stderr=True, timeout=8 * 3600)
-    build = {**json.loads(child["stdout"].strip().splitlines()[-1]), "wall_s": child["exit_s"],
-             "peak_rss_mb": child["peak_rss_mb"], "peak_anon_mb": child["peak_anon_mb"],
-             "rss_timeline_s_mb": child["rss_timeline"], "when": time.strftime("%Y-%m-%d %H:%M")}
-    stamp_file.write_text(json.dumps({"stamp": stamp, "build": build}))
-    return build
+    return measured_build(cmd, stamp_file, stamp, timeout=8 * 3600)
 
 
 def whole(snap, field: str) -> list:

@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from timing import (DATA, SEEDS, Table, bot_cmd, bot_env, dev_questions, identity_of, latencies, log, median,
-                    pct, run_child, settings_for)
+from timing import (DATA, SEEDS, Table, bot_cmd, bot_env, dev_questions, identity_of, latencies, log,
+                    measured_build, median, pct, reused_build, run_child, settings_for)
 
 import numpy as np  # noqa: E402
 
@@ -132,13 +132,10 @@ def build_index(folder: Path, args, pool_file: Path, results: dict) -> dict:
     stamp = {"generator": GENERATOR_VERSION, "format": FORMAT_VERSION, "passages": args.passages,
              "pool": pool_file.name, "index": spec.to_dict(), "seed": SEED}
     stamp_file = folder / "index-stamp.json"
-    try:
-        previous = json.loads(stamp_file.read_text())
-        if previous["stamp"] == stamp and LocalStore(s.index_dir).current() and not args.fresh:
-            log(f"build: reusing the index built {previous['build']['when']} (--fresh rebuilds it)")
-            return previous["build"]
-    except (OSError, ValueError, KeyError):
-        pass
+    previous = reused_build(stamp_file, stamp, bool(LocalStore(s.index_dir).current()), args.fresh)
+    if previous is not None:
+        log(f"build: reusing the index built {previous['when']} (--fresh rebuilds it)")
+        return previous
     import shutil
 
     shutil.rmtree(s.index_dir, ignore_errors=True)
@@ -149,12 +146,7 @@ def build_index(folder: Path, args, pool_file: Path, results: dict) -> dict:
         cmd += ["--approximate-from", str(args.approximate_from)]
     if args.index_type is not None:
         cmd += ["--index-type", args.index_type]
-    child = run_child(cmd, measure_rss=True, pass_stderr=True, timeout=6 * 3600)
-    build = {**json.loads(child["stdout"].strip().splitlines()[-1]), "wall_s": child["exit_s"],
-             "peak_rss_mb": child["peak_rss_mb"], "peak_anon_mb": child["peak_anon_mb"],
-             "peak_file_mb": child["peak_file_mb"], "rss_timeline_s_mb": child["rss_timeline"],
-             "when": time.strftime("%Y-%m-%d %H:%M")}
-    stamp_file.write_text(json.dumps({"stamp": stamp, "build": build}))
+    build = measured_build(cmd, stamp_file, stamp, timeout=6 * 3600)
     log(f"build: {build['passages']:,} passages in {build['seconds']:.0f} s, peak RSS {build['peak_rss_mb']:.0f} MB")
     return build
 

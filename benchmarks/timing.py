@@ -188,6 +188,30 @@ def run_child(cmd: list[str], stdin_text: str | None = None, env: dict | None = 
     return out
 
 
+def reused_build(stamp_file: Path, stamp: dict, present: bool, fresh: bool) -> dict | None:
+    """The figures of the build recorded in ``stamp_file`` when it was made from ``stamp`` and is still
+    ``present`` (and ``fresh`` does not ask for a new one); None when it must be built."""
+    if fresh or not present:
+        return None
+    try:
+        previous = json.loads(stamp_file.read_text())
+        return previous["build"] if previous["stamp"] == stamp else None
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def measured_build(cmd: list[str], stamp_file: Path, stamp: dict, timeout: float) -> dict:
+    """Run a build child (its last stdout line is its report as JSON) measured for peak RSS, and record
+    its figures beside ``stamp`` in ``stamp_file`` for ``reused_build``."""
+    child = run_child(cmd, measure_rss=True, pass_stderr=True, timeout=timeout)
+    build = {**json.loads(child["stdout"].strip().splitlines()[-1]), "wall_s": child["exit_s"],
+             "peak_rss_mb": child["peak_rss_mb"], "peak_anon_mb": child["peak_anon_mb"],
+             "peak_file_mb": child["peak_file_mb"], "rss_timeline_s_mb": child["rss_timeline"],
+             "when": time.strftime("%Y-%m-%d %H:%M")}
+    stamp_file.write_text(json.dumps({"stamp": stamp, "build": build}))
+    return build
+
+
 def bot_env(settings: Settings) -> dict:
     """The environment for ``python -m bot`` on ``settings``: the caller's, without its BOT_/TELEGRAM_
     variables, plus the settings' own."""
