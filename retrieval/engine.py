@@ -51,6 +51,7 @@ def text_key(text: str) -> bytes:
 # saying `newsbot index` cuts it again, reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
 # inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py)
 TEXT_VERSION = 1
+INDEX_AGAIN = "Run `newsbot index` to cut them again (the vectors of unchanged text are reused)."
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
 
 
@@ -228,8 +229,7 @@ class Engine:
         built = self._data.manifest.get("text_version", 0) if self._data is not None else TEXT_VERSION
         if built == TEXT_VERSION:
             return ""
-        return ("The index's passages were cut by an older version of the cleaning and sentence splitting; it is "
-                "served as it is. Run `newsbot index` to cut them again (the vectors of unchanged text are reused)")
+        return "The index's passages were cut by an older version of the cleaning and sentence splitting"
 
     def rules_changed(self) -> str:
         """Why the live build no longer matches the build-time rules switched off (``BOT_RULES_OFF``), or ""
@@ -239,7 +239,7 @@ class Engine:
         if built == now:
             return ""
         return (f"The index was built with the build rules {', '.join(built) or 'none'} off and BOT_RULES_OFF "
-                f"now switches off {', '.join(now) or 'none'}: rebuilding it")
+                f"now switches off {', '.join(now) or 'none'}")
 
     def ensure_index(self, progress: bool = True, notify: Callable[[str], None] = log.info) -> BuildReport | None:
         """Load the index, building it first when it is missing, outdated, made with other build-time rules
@@ -252,17 +252,17 @@ class Engine:
         except IndexOutdated:
             notify("The index was written by an older version of this program: rebuilding it")
             return self.build(progress=progress)
-        older = self.text_changed()
-        if older:  # served as it is: at a million passages a rebuild is an operator's decision, not a start-up's
-            notify(older)
         why = self.rules_changed()
         if why:
-            notify(why)
+            notify(f"{why}: rebuilding it")
             return self.build(progress=progress)
         change = self.is_stale()
         if change:
             notify(change.describe()[:1].upper() + change.describe()[1:])
             return self.build(progress=progress)
+        older = self.text_changed()
+        if older:  # served as it is: at a million passages a rebuild is an operator's decision, not a start-up's
+            notify(f"{older}; it is served as it is. {INDEX_AGAIN}")
         return None
 
     def reload_if_changed(self) -> bool:
@@ -271,10 +271,10 @@ class Engine:
         if cur is None or (self._data is not None and cur == self._data.version):
             return False
         self.load()
-        for why in (self.text_changed(), self.rules_changed()):  # served all the same: it is the live build
+        # served all the same: it is the live build
+        for why, then in ((self.text_changed(), INDEX_AGAIN), (self.rules_changed(), "The next start rebuilds it.")):
             if why:
-                log.warning("the build just picked up differs from this process's settings: %s",
-                            why.replace(": rebuilding it", "; the next start rebuilds it"))
+                log.warning("the build just picked up differs from this process's settings: %s. %s", why, then)
         return True
 
     def sources(self) -> list[Source]:
