@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from bot.wrap import terminal_width, wrap
 from retrieval.engine import Engine
 from retrieval.errors import CorpusProblem, IndexProblem, ModelProblem
 from retrieval.feedback.log import Asker, QuestionLog
@@ -102,9 +103,14 @@ def _summary(report: BuildReport) -> str:
     return "\n".join(lines)
 
 
+def _notice(text: str) -> None:
+    """A start-up notice on stderr: wrapped to the terminal for a person, one line for a log or a script."""
+    print("\n".join(wrap(text, terminal_width())) if sys.stderr.isatty() else text, file=sys.stderr)
+
+
 def _ready_engine(settings: Settings) -> Engine:
     engine = Engine(settings)
-    report = engine.ensure_index(progress=sys.stderr.isatty(), notify=lambda why: print(why, file=sys.stderr))
+    report = engine.ensure_index(progress=sys.stderr.isatty(), notify=_notice)
     if report is not None:
         print(_summary(report), file=sys.stderr)
     return engine

@@ -99,3 +99,26 @@ def test_every_subcommand_help_has_a_description():
         paragraphs = shown.stdout.split("\n\n")
         assert len(paragraphs) > 1 and len(paragraphs[1].split()) >= 8, f"{command} --help says what it does"
         assert all(len(line) <= 80 for line in shown.stdout.splitlines())
+
+
+def test_a_start_up_notice_is_wrapped_at_a_terminal_and_one_line_in_a_log(monkeypatch, capsys):
+    import io
+
+    from bot.cli import _notice
+
+    text = ("The index's passages were cut by an older version of the cleaning and sentence splitting; it is "
+            "served as it is.")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setenv("COLUMNS", "40")
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    _notice(text)
+    lines = screen.getvalue().splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 40 and " ".join(lines) == text
+    monkeypatch.undo()
+    _notice(text)  # stderr captured: not a terminal
+    assert capsys.readouterr().err == text + "\n"
