@@ -30,7 +30,8 @@ from retrieval.evaluate import contains_answer, read_questions  # noqa: E402
 from retrieval.rank.search import Weights  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 
-SENTENCE_GRID = {"sentence_overlap": [0.0, 0.25, 0.5, 0.75, 1.0], "sentence_shape": [0.1, 0.2, 0.3]}
+SENTENCE_GRID = {"sentence_overlap": [0.0, 0.25, 0.5, 0.75, 1.0], "sentence_shape": [0.1, 0.2, 0.3],
+                 "sentence_context": [0.0, 0.25, 0.5, 0.75, 1.0]}
 PASSAGE_GRID = {"passage": [0.2, 0.3, 0.4], "sentence": [0.2, 0.3, 0.4], "bm25": [0.4, 0.6, 0.8]}
 
 

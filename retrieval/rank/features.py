@@ -37,6 +37,26 @@ def best_sentence_similarity(sims: list[np.ndarray]) -> np.ndarray:
     return np.array([float(x.max()) if len(x) else 0.0 for x in sims], dtype=np.float32)
 
 
+def context_similarities(vectors: np.ndarray, sims: np.ndarray, own: np.ndarray, weight: float) -> np.ndarray:
+    """Per sentence of one passage, its similarity lifted towards that of the pair it makes with the sentence
+    before it, when the pair is the closer: ``own + weight * max(0, pair - own)`` (the first keeps its own).
+    ``vectors`` are the sentences' unit vectors, ``sims`` their cosines with each query (sentences x queries),
+    ``own`` the nearer query's.
+
+    Why: an article names its subject in one sentence and gives the fact in the next ("The Kroc Institute
+    ... is dedicated to peace research. The institute was founded in 1986 ..."); a question joins the two,
+    and the second alone is far from it. The pair's vector is the two sentences' vectors summed (the
+    embeddings are mean-pooled), so nothing more is embedded, and its cosine comes from the sentences' own:
+    ``(a.q + b.q) / |a + b|``. Only the sentence after gains: the one before is the subject's own sentence.
+    """
+    if weight == 0 or len(vectors) < 2:
+        return own
+    pair = (sims[:-1] + sims[1:]).max(axis=1) / np.sqrt(np.maximum(2.0 + 2.0 * (vectors[:-1] * vectors[1:]).sum(axis=1), 1e-12))
+    lifted = own.copy()
+    lifted[1:] += weight * np.maximum(0.0, pair - own[1:])
+    return lifted
+
+
 def lead_name_credit(asked: frozenset[str], lead: frozenset[str], present: frozenset[str],
                      idf: Callable[[str], float], weight: float) -> float:
     """BM25 credit for the asked names of the article's lead sentence that this passage lacks (``lead_names``)."""

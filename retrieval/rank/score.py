@@ -35,6 +35,8 @@ class Weights:
     sentence_overlap: float = 0.75  # highlight: share of question words in the sentence (fit_weights.py: every
                                     # leave-one-article-out fold chose the top of 0-1; 0.75 with shape 0.3 kept declines)
     sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
+    sentence_context: float = 0.5   # highlight: how far a sentence's similarity rises towards its pair with the
+                                    # one before (``features.context_similarities``); fitted by fit_weights.py
     sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
     lead_name: float = 0.75       # a name of the article's lead sentence adds this much of its IDF to the BM25 of
                                   # the article's passages that lack it (0.25-0.75 all gained; 0.75: nothing fell)

@@ -39,6 +39,8 @@ class Ranked:
     bm25: float
     sentence_index: int
     sentence_score: float
+    own_index: int = -1   # the sentence closest on its own evidence, without its context (what the decline
+                          # rules read: a sentence they judge is one the question matches by itself); -1: the best
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,8 @@ class Searcher:
             bm25 = data.bm25(topic, rows)
         # features of every candidate
         queries = np.stack([qvec] if core_vec is None else [qvec, core_vec]).astype(np.float32).T
-        sims = feat.sentence_similarities(data.sentence_vectors(rows), queries)
+        vectors = data.sentence_vectors(rows)
+        sims = feat.sentence_similarities(vectors, queries)
         sdense = [x.max(axis=1) for x in sims]
         if w.lead_name:
             asked = frozenset(tokens)
@@ -206,14 +209,19 @@ class Searcher:
         for i in read:
             row = int(rows[i])
             p = data.passages([row])[0]
+            own = tuple(sdense[i].tolist())
             sf = feat.SentenceFeatures(
-                similarity=tuple(float(x) for x in sdense[i]), asked=float(sims[i][:, 0].max()),
+                similarity=tuple(feat.context_similarities(vectors[i], sims[i], sdense[i], w.sentence_context).tolist())
+                if w.sentence_context else own,
+                asked=float(sims[i][:, 0].max()),
                 overlap=feat.overlaps(self._tokens(row)[1], lambda t: self.coverage(content, t)),
                 shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
             best = int(np.argmax(sscore))
+            alone = best if sf.similarity == own else int(np.argmax(
+                scoring.sentence_scores(replace(sf, similarity=own), w, a.about_article)))
             ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article),
-                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best]))
+                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best], alone))
             if any(sf.shaped):
                 shaped.add(row)
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
@@ -259,7 +267,8 @@ def _distinct(ranked: list[Ranked]) -> list[Ranked]:
         if (lo, hi) != (0, len(sents) - 1):
             kept = sents[lo:hi + 1]
             r = replace(r, passage=replace(r.passage, sentences=kept, start=kept[0].start, end=kept[-1].end),
-                        sentence_index=r.sentence_index - lo)
+                        sentence_index=r.sentence_index - lo,
+                        own_index=r.own_index - lo if lo <= r.own_index <= hi else -1)
         spans.append((r.passage.start, r.passage.end))
         out.append(r)
     return out
