@@ -5,8 +5,8 @@
 Every answerable question names the article(s) that answer it (``docs``). For each article in turn,
 the grid point that scores best on the questions about the *other* articles is chosen and scored on
 that article's questions: the held-out figure says what the fitting would give on an article it
-never saw. Two separable stages: the sentence weights (which sentence is emphasised; they do not
-move a passage's score) and then the passage weights. Declines are off while ranking is measured.
+never saw. Three stages: the sentence weights (which sentence is emphasised; they do not move a
+passage's score), the passage weights, and the phrase weight on the shipped weights. Declines are off while ranking is measured.
 The objective is hit@1 + answer-sentence hit@1 over answerable questions, pooled.
 """
 
@@ -33,6 +33,7 @@ from retrieval.settings import Settings  # noqa: E402
 SENTENCE_GRID = {"sentence_overlap": [0.0, 0.25, 0.5, 0.75, 1.0], "sentence_shape": [0.1, 0.2, 0.3],
                  "sentence_context": [0.0, 0.25, 0.5, 0.75, 1.0]}
 PASSAGE_GRID = {"passage": [0.2, 0.3, 0.4], "sentence": [0.2, 0.3, 0.4], "bm25": [0.4, 0.6, 0.8]}
+PHRASE_GRID = {"phrase": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]}
 
 
 def scores(engines, weights: Weights) -> dict[str, list[float]]:
@@ -85,6 +86,8 @@ def main() -> None:
         weights = cross_validate(engines, Weights(), SENTENCE_GRID)
         print("\n## passage weights")
         cross_validate(engines, weights, PASSAGE_GRID)
+        print("\n## phrase weight (on the weights as shipped)")
+        cross_validate(engines, Weights.load(), PHRASE_GRID)
 
 
 if __name__ == "__main__":

@@ -57,6 +57,21 @@ def context_similarities(vectors: np.ndarray, sims: np.ndarray, own: np.ndarray,
     return lifted
 
 
+def word_pairs(tokens: list[str]) -> frozenset[tuple[str, str]]:
+    """The adjacent pairs of a token list (content-word stems in order: "harbour master", "master open")."""
+    return frozenset(zip(tokens, tokens[1:]))
+
+
+def phrase_share(asked: frozenset[tuple[str, str]], present: frozenset[tuple[str, str]]) -> float:
+    """The share of the question's adjacent word pairs that the passage has adjacent too (``phrase``).
+
+    Why: BM25 and the coverage count words one by one; a passage that says "the main library" or "founded
+    the college" in the question's order says what it asks about, where one holding "main", "library" and
+    "college" apart may not (term proximity, as in sequential-dependence retrieval models).
+    """
+    return len(asked & present) / len(asked) if asked else 0.0
+
+
 def lead_name_credit(asked: frozenset[str], lead: frozenset[str], present: frozenset[str],
                      idf: Callable[[str], float], weight: float) -> float:
     """BM25 credit for the asked names of the article's lead sentence that this passage lacks (``lead_names``)."""

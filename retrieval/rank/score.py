@@ -2,7 +2,8 @@
 they meet.
 
 A passage's first score is ``passage * passage_similarity + sentence * best_sentence_similarity +
-bm25 * saturated_bm25``; the best ``Weights.scored`` are read in full, and each of their sentences scores
+bm25 * saturated_bm25``; the best ``Weights.scored`` are read in full, gain ``phrase`` times the share of the
+question's adjacent word pairs they hold adjacent too, and each of their sentences scores
 its similarity + ``sentence_overlap * overlap`` + a bonus for the asked-for shape and for opening the
 asked-for item; the passage gains ``shape`` (``metadata`` for an article-level question) when any sentence
 has the shape, and ``shape`` again when one opens the item.
@@ -32,6 +33,8 @@ class Weights:
     shape: float = 0.03           # best sentence has the asked-for shape (date, number, name...)
     metadata: float = 0.10        # "which newspaper / when was the article posted / who edited it": the
                                   # passage holds its article's outlet, date or byline; one without cannot answer
+    phrase: float = 0.10          # share of the question's adjacent word pairs adjacent in the passage too
+                                  # (``features.phrase_share``; fit_weights.py, leave one article out)
     sentence_overlap: float = 0.75  # highlight: share of question words in the sentence (fit_weights.py: every
                                     # leave-one-article-out fold chose the top of 0-1; 0.75 with shape 0.3 kept declines)
     sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
@@ -67,7 +70,7 @@ def sentence_scores(f: SentenceFeatures, w: Weights, about_article: bool) -> lis
             + (w.sentence_shape if f.opens_item[j] else 0.0) for j in range(len(f.similarity))]
 
 
-def passage_score(first: float, f: SentenceFeatures, w: Weights, about_article: bool) -> float:
-    """A read candidate's final score: its first score plus the shape and item bonuses."""
-    score = first + ((w.metadata if about_article else w.shape) if any(f.shaped) else 0.0)
+def passage_score(first: float, f: SentenceFeatures, w: Weights, about_article: bool, phrase: float = 0.0) -> float:
+    """A read candidate's final score: its first score plus the phrase share and the shape and item bonuses."""
+    score = first + w.phrase * phrase + ((w.metadata if about_article else w.shape) if any(f.shaped) else 0.0)
     return score + (w.shape if any(f.opens_item) else 0.0)

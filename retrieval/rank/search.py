@@ -120,15 +120,18 @@ class Searcher:
             self._last_idf = last
         return last[1]
 
-    def _tokens(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...]]:
-        """Token sets of a passage (with headline) and of its sentences, cached per row."""
+    def _tokens(self, row: int) -> tuple[frozenset[str], tuple[frozenset[str], ...], frozenset[tuple[str, str]]]:
+        """Token sets of a passage (with headline) and of its sentences, and the passage's adjacent word
+        pairs (within a sentence), cached per row."""
         got = self._token_cache.get(row)
         if got is None:
             p = self.data.passages([row])[0]
-            sentences = tuple(frozenset(tokenize(s.text)) for s in p.sentences)
+            lists = [tokenize(s.text) for s in p.sentences]
+            pairs = frozenset().union(*(feat.word_pairs(t) for t in lists))
+            sentences = tuple(frozenset(t) for t in lists)
             sentences = self.rules.use("pronoun_context")(tuple(s.text for s in p.sentences), sentences)
             # the passage's set is its headline's, author's and sentences' (tokenising context_text again cost as much)
-            got = (frozenset(tokenize(f"{p.title} {p.author}")).union(*sentences), sentences)
+            got = (frozenset(tokenize(f"{p.title} {p.author}")).union(*sentences), sentences, pairs)
             if len(self._token_cache) > 50_000:
                 self._token_cache.clear()
             self._token_cache[row] = got
@@ -202,6 +205,7 @@ class Searcher:
         # the best of those read in full: sentence features, then scores
         shaped: set[int] = set()
         ranked: list[Ranked] = []
+        asked_pairs = feat.word_pairs(tokenize(question))
         read = np.argsort(-base, kind="stable")[: w.scored]
         if a.about_article:  # and the first and last passage of those articles, wherever they rank
             ends = self._article_ends(rows[read])
@@ -220,7 +224,8 @@ class Searcher:
             best = int(np.argmax(sscore))
             alone = best if sf.similarity == own else int(np.argmax(
                 scoring.sentence_scores(replace(sf, similarity=own), w, a.about_article)))
-            ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article),
+            phrase = feat.phrase_share(asked_pairs, self._tokens(row)[2]) if w.phrase else 0.0
+            ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article, phrase),
                                     float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best], alone))
             if any(sf.shaped):
                 shaped.add(row)
