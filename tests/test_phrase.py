@@ -50,4 +50,4 @@ def test_the_passage_with_the_phrase_gains_and_the_one_without_does_not(engines)
               for name, e in engines.items()}
     assert scores["on"]["together.txt"] - scores["off"]["together.txt"] == pytest.approx(w * 2 / 3, abs=1e-5)
     assert scores["on"]["apart.txt"] == pytest.approx(scores["off"]["apart.txt"], abs=1e-6)
-    assert engines["on"].answer(QUESTION).passages[0].file == "together.txt"
+    assert max(scores["on"], key=scores["on"].get) == "together.txt"
