@@ -5,8 +5,10 @@ of a 5-article news corpus and of a long encyclopedia article differ), and it is
 the near-topic questions that copy an article's words without being answered there. The confidence
 reads two features whose scale does not depend on the corpus instead:
 
-- ``margin``: the first passage's score minus the second's (a near tie is a coin toss between two
-  places; the scores are similarities and saturated BM25, each 0-1);
+- ``margin``: the first passage's lead over the second in the retrieval score, similarities and saturated
+  BM25 (each 0-1), before the phrase and shape bonuses (``Ranked.first``): a near tie is a coin toss between
+  two places. Read after the bonuses, the lead was a worse guide (held-out, shipped articles: 0.79 right at
+  confidence >= 0.8, against 0.89);
 - ``shaped``: the question's wording names a kind of answer (a year, a number, a person...) and the
   answer sentence has that shape.
 
@@ -42,11 +44,11 @@ def features(ev: Evidence, policy: DeclinePolicy) -> dict[str, float]:
     if not ev.ranked:
         return {"evidence": 0.0, "margin": 0.0, "shaped": 0.0}
     top = ev.ranked[0]
-    second = ev.ranked[1].score if len(ev.ranked) > 1 else 0.0
+    second = ev.ranked[1].first if len(ev.ranked) > 1 else 0.0
     p = top.passage
     sentence = p.sentences[top.sentence_index].text
     shaped = bool(ev.kind) and has_shape(sentence, ev.kind, p.outlet, p.date, p.byline)
-    return {"evidence": evidence_score(ev, policy), "margin": top.score - second, "shaped": float(shaped)}
+    return {"evidence": evidence_score(ev, policy), "margin": top.first - second, "shaped": float(shaped)}
 
 
 @dataclass(frozen=True)

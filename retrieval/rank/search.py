@@ -39,6 +39,8 @@ class Ranked:
     bm25: float
     sentence_index: int
     sentence_score: float
+    first: float = 0.0    # the score before its sentences were read: similarities and saturated BM25 (the
+                          # confidence's margin reads it; the phrase and shape bonuses have features of their own)
     own_index: int = -1   # the sentence closest on its own evidence, without its context (what the decline
                           # rules read: a sentence they judge is one the question matches by itself); -1: the best
 
@@ -226,7 +228,7 @@ class Searcher:
                 scoring.sentence_scores(replace(sf, similarity=own), w, a.about_article)))
             phrase = feat.phrase_share(asked_pairs, self._tokens(row)[2]) if w.phrase else 0.0
             ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article, phrase),
-                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best], alone))
+                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best], float(base[i]), alone))
             if any(sf.shaped):
                 shaped.add(row)
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
