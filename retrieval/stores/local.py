@@ -339,9 +339,14 @@ class LocalStore:
         checksums = manifest.get("checksums", {})
         for rel, size in manifest.get("files", {}).items():
             f = cur / rel
-            if not f.is_file() or f.stat().st_size != size:
+            try:  # one stat, not is_file() then stat(): a publish may remove this version between the two
+                whole = f.stat().st_size == size
+                same = whole and not (size <= VERIFY_UP_TO and rel in checksums and checksum(f) != checksums[rel])
+            except OSError:
+                whole = same = False
+            if not whole:
                 raise IndexCorrupt(f"index file {rel} is missing or truncated in {cur}; {REBUILD_HINT}")
-            if size <= VERIFY_UP_TO and rel in checksums and checksum(f) != checksums[rel]:
+            if not same:
                 raise IndexCorrupt(f"index file {rel} is damaged (its checksum changed) in {cur}; {REBUILD_HINT}")
         try:
             vectors = faiss.read_index(str(cur / "passages.faiss"))
@@ -354,6 +359,7 @@ class LocalStore:
             sentence_start = np.load(cur / "sentence_start.npy", allow_pickle=False)
             keys = NpyRows(cur / "keys.npy")
             lexical = Lexical.load(cur / "lexical")
+            jsonl_size = (cur / "passages.jsonl").stat().st_size
         except Exception as exc:  # noqa: BLE001 - faiss/numpy/json raise many kinds
             raise IndexCorrupt(f"the index in {cur} is damaged ({type(exc).__name__}); {REBUILD_HINT}") from None
         n = len(passages)
@@ -361,7 +367,7 @@ class LocalStore:
         problems = []
         if vectors.ntotal != n or manifest.get("passages") != n or len(passage_vectors) != n:
             problems.append(f"{vectors.ntotal} vectors for {n} passages")
-        if offsets[-1] != (cur / "passages.jsonl").stat().st_size or np.any(np.diff(offsets) <= 0):
+        if offsets[-1] != jsonl_size or np.any(np.diff(offsets) <= 0):
             problems.append("passage offsets do not match passages.jsonl")
         if vectors.d != dim or sentence_vectors.ndim != 2 or sentence_vectors.shape[1] != dim:
             problems.append(f"vector dimension differs from the manifest's {dim}")
