@@ -118,3 +118,21 @@ def test_ask_json_gives_a_confidence_between_0_and_1_and_0_when_declined(index_c
     answered, declined = (json.loads(line) for line in res.stdout.splitlines())
     assert 0.0 < answered["confidence"] <= 1.0 and "1992" in answered["passages"][0]["text"]
     assert declined["declined"] and declined["confidence"] == 0.0
+
+
+def test_a_place_is_cut_around_its_best_sentence_across_the_window_edges_of_the_index(small):
+    """The index's windows share one sentence with their neighbours; asked about that edge sentence, the
+    place shown still holds the article's sentences on both sides of it, from both windows."""
+    snap = small._require()[0]
+    windows = [p for p in snap.passages(list(range(len(snap)))) if p.file == "railway.txt"]
+    assert len(windows) >= 3
+    edge = windows[1].sentences[-1]          # the last sentence of a window is the first of the next
+    assert windows[2].sentences[0] == edge
+    article = sorted({s.start: s for w in windows for s in w.sentences}.values(), key=lambda s: s.start)
+    at = article.index(edge)
+    before, after = article[at - 1].text, article[at + 1].text
+    assert before not in windows[2].text and after not in windows[1].text   # no window holds all three
+    hit = small.answer(edge.text.rstrip(".") + "?").passages[0]
+    assert hit.sentence == edge.text
+    assert before in hit.text and edge.text in hit.text and after in hit.text
+    assert len(hit.text) <= 1000

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from retrieval.answer.confidence import Calibration, features
 from retrieval.answer.decide import DeclinePolicy, confidence, decide  # noqa: F401 (re-exported)
 from retrieval.types import Answer, Hit
-from retrieval.rank.search import Evidence, Ranked
+from retrieval.rank.search import PLACE_CHARS, Evidence, Ranked
 from retrieval.rules import Rules
 
-MAX_EXCERPT_CHARS = 1000
+MAX_EXCERPT_CHARS = PLACE_CHARS  # the ranking already cut each place to this around its best sentence
 
 
 def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS, rules: Rules = Rules()) -> str:

@@ -26,6 +26,8 @@ from retrieval.query.speller import Speller
 from retrieval.types import Passage
 from retrieval.stores.base import Snapshot
 
+# a place shown is at most this much of its article around its best sentence (the excerpt's length)
+PLACE_CHARS = 1000
 
 @dataclass(frozen=True)
 class Ranked:
@@ -139,6 +141,17 @@ class Searcher:
             self._token_cache[row] = got
         return got
 
+    def _widened(self, ranked: list[Ranked]) -> list[Ranked]:
+        """Each place re-cut around its best sentence, up to ``PLACE_CHARS``: a window of the index ends
+        where its sentence count says, and the sentence that completes an answer at its edge (the name
+        after "a music hall was opened.") sits in the next one. The windows before and after it in the
+        index fill in past its edges."""
+        if not ranked:
+            return ranked
+        near = sorted({n for r in ranked for n in (r.row - 1, r.row + 1) if 0 <= n < len(self.data)})
+        found = dict(zip(near, self.data.passages(np.array(near, dtype=np.int64)))) if near else {}
+        return [_around(r, [found[n] for n in (r.row - 1, r.row + 1) if n in found], PLACE_CHARS) for r in ranked]
+
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the vector index and from BM25 (sorted), with each row's BM25 score."""
         k = min(len(self.data), self.w.candidates)
@@ -234,7 +247,7 @@ class Searcher:
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
         ranked, topical = lift_to_article(ranked, shaped, w.metadata) if a.about_article else (ranked, {})
         ranked.sort(key=lambda r: -r.score)
-        ranked = _distinct(ranked)
+        ranked = _distinct(self._widened(ranked))
         common = common_stems(question)
         telling = [t for t in topic if t not in common] or topic
         coverage = 0.0
@@ -248,6 +261,31 @@ class Searcher:
         unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return Evidence(question=question, tokens=tuple(tokens), kind=a.kind, analysis=a, ranked=tuple(ranked),
                         coverage=coverage, unseen=unseen, telling=frozenset(telling))
+
+
+def _around(r: Ranked, neighbours: list[Passage], limit: int) -> Ranked:
+    """``r`` with its passage re-cut from its article's sentences (its own and its neighbour windows') to
+    at most ``limit`` characters around its best sentence, grown a sentence at a time on either side."""
+    p = r.passage
+    by_start = {s.start: s for q in (*neighbours, p) if q.file == p.file for s in q.sentences}
+    run = [by_start[k] for k in sorted(by_start)]
+    best = run.index(p.sentences[r.sentence_index])
+    lo = hi = best
+    size = len(run[best].text)
+    grown = True
+    while grown:
+        grown = False
+        for j in (hi + 1, lo - 1):
+            if 0 <= j < len(run) and size + 1 + len(run[j].text) <= limit:
+                size += 1 + len(run[j].text)
+                lo, hi = min(lo, j), max(hi, j)
+                grown = True
+    kept = tuple(run[lo:hi + 1])
+    if kept == p.sentences:
+        return r
+    own = p.sentences[r.own_index] if r.own_index >= 0 else None
+    return replace(r, passage=replace(p, sentences=kept, start=kept[0].start, end=kept[-1].end),
+                   sentence_index=best - lo, own_index=kept.index(own) if own in kept else -1)
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:
