@@ -10,6 +10,7 @@ from collections.abc import Callable
 from retrieval.answer.confidence import Calibration, features
 from retrieval.answer.decide import DeclinePolicy, confidence, decide  # noqa: F401 (re-exported)
 from retrieval.types import Answer, Hit
+from retrieval.rank.features import span_around
 from retrieval.rank.search import PLACE_CHARS, Evidence, Ranked
 from retrieval.rules import Rules
 
@@ -25,17 +26,7 @@ def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS, rules: Rules = Rules()) -
     story = [j for j, t in enumerate(sents) if not is_furniture(t, r.passage.byline)]
     first = min([r.sentence_index] + story[:1])
     last = max([r.sentence_index] + story[-1:])
-    lo = hi = r.sentence_index
-    size = len(sents[lo])
-    while True:
-        grown = False
-        for j in (hi + 1, lo - 1):
-            if first <= j <= last and size + 1 + len(sents[j]) <= limit:
-                size += 1 + len(sents[j])
-                lo, hi = min(lo, j), max(hi, j)
-                grown = True
-        if not grown:
-            break
+    lo, hi = span_around([len(t) for t in sents], r.sentence_index, limit, first, last)
     text = " ".join(sents[lo:hi + 1])
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"

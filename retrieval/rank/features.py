@@ -57,6 +57,28 @@ def context_similarities(vectors: np.ndarray, sims: np.ndarray, own: np.ndarray,
     return lifted
 
 
+def span_around(lengths: list[int], at: int, limit: int, first: int = 0, last: int | None = None) -> tuple[int, int]:
+    """The run ``lo..hi`` of items around item ``at`` whose lengths, joined by one space, fit in ``limit``,
+    grown one item at a time, after and then before, within ``first..last``. The excerpt of a passage and
+    the place re-cut from an article both grow this way around their best sentence.
+
+    >>> span_around([10, 10, 10, 10], 1, 21), span_around([10, 10, 10, 10], 1, 32)
+    ((1, 2), (0, 2))
+    """
+    last = len(lengths) - 1 if last is None else last
+    lo = hi = at
+    size = lengths[at]
+    grown = True
+    while grown:
+        grown = False
+        for j in (hi + 1, lo - 1):
+            if first <= j <= last and size + 1 + lengths[j] <= limit:
+                size += 1 + lengths[j]
+                lo, hi = min(lo, j), max(hi, j)
+                grown = True
+    return lo, hi
+
+
 def word_pairs(tokens: list[str]) -> frozenset[tuple[str, str]]:
     """The adjacent pairs of a token list (content-word stems in order: "harbour master", "master open")."""
     return frozenset(zip(tokens, tokens[1:]))

@@ -241,7 +241,8 @@ class Searcher:
                 scoring.sentence_scores(replace(sf, similarity=own), w, a.about_article)))
             phrase = feat.phrase_share(asked_pairs, self._tokens(row)[2]) if w.phrase else 0.0
             ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article, phrase),
-                                    float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best], float(base[i]), alone))
+                                 float(f.passage[i]), sf.asked, float(bm25[i]), best, sscore[best],
+                                 first=float(base[i]), own_index=alone))
             if any(sf.shaped):
                 shaped.add(row)
         # whose words count as a passage's evidence for declining: its own, unless lifted to its article's
@@ -270,16 +271,7 @@ def _around(r: Ranked, neighbours: list[Passage], limit: int) -> Ranked:
     by_start = {s.start: s for q in (*neighbours, p) if q.file == p.file for s in q.sentences}
     run = [by_start[k] for k in sorted(by_start)]
     best = run.index(p.sentences[r.sentence_index])
-    lo = hi = best
-    size = len(run[best].text)
-    grown = True
-    while grown:
-        grown = False
-        for j in (hi + 1, lo - 1):
-            if 0 <= j < len(run) and size + 1 + len(run[j].text) <= limit:
-                size += 1 + len(run[j].text)
-                lo, hi = min(lo, j), max(hi, j)
-                grown = True
+    lo, hi = feat.span_around([len(s.text) for s in run], best, limit)
     kept = tuple(run[lo:hi + 1])
     if kept == p.sentences:
         return r
