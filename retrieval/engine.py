@@ -199,7 +199,7 @@ class Engine:
         """Load the live index; raises ``IndexProblem`` with what to run."""
         data = self.store.open(self.settings.model)
         common_stems("the")  # loads the word-frequency table now, not during someone's first question
-        searcher = Searcher(data, self.weights, self._known_words(), self.rules)
+        searcher = Searcher(data, self.weights, self._known_words(), self.rules, places=2 * self.settings.top_k)
         with self._lock:
             self._data, self._searcher = data, searcher
 

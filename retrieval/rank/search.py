@@ -74,12 +74,13 @@ class Searcher:
     """
 
     def __init__(self, data: Snapshot, weights: Weights = Weights(), known: frozenset[str] = frozenset(),
-                 rules: Rules = Rules()):
+                 rules: Rules = Rules(), places: int = 6):
         self.data = data
         self.w = weights
         self.rules = rules
+        self.places = places  # how many places an answer can show (its passages and "More"): those are re-cut
         self.speller = Speller(data.vocabulary(), known)
-        self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {}
+        self._token_cache: dict[int, tuple[frozenset[str], tuple[frozenset[str], ...], frozenset[tuple[str, str]]]] = {}
         self._readable: dict[str, str] = {}  # shown text -> mended text, for this snapshot
         self._last_idf: tuple[tuple[str, ...], dict[str, float]] = ((), {})
         self._leads: dict[int, frozenset[str]] = {}
@@ -145,12 +146,12 @@ class Searcher:
         """Each place re-cut around its best sentence, up to ``PLACE_CHARS``: a window of the index ends
         where its sentence count says, and the sentence that completes an answer at its edge (the name
         after "a music hall was opened.") sits in the next one. The windows before and after it in the
-        index fill in past its edges."""
-        if not ranked:
-            return ranked
-        near = sorted({n for r in ranked for n in (r.row - 1, r.row + 1) if 0 <= n < len(self.data)})
+        index fill in past its edges. Only the first ``places`` are: the rest are never shown."""
+        shown = ranked[: self.places]
+        near = sorted({n for r in shown for n in (r.row - 1, r.row + 1) if 0 <= n < len(self.data)})
         found = dict(zip(near, self.data.passages(np.array(near, dtype=np.int64)))) if near else {}
-        return [_around(r, [found[n] for n in (r.row - 1, r.row + 1) if n in found], PLACE_CHARS) for r in ranked]
+        return [_around(r, [found[n] for n in (r.row - 1, r.row + 1) if n in found], PLACE_CHARS)
+                for r in shown] + ranked[self.places:]
 
     def _candidates(self, tokens: list[str], qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows from the vector index and from BM25 (sorted), with each row's BM25 score."""
