@@ -23,7 +23,7 @@ from retrieval.rank.shapes import has_shape  # noqa: F401 (re-exported)
 from retrieval.rules import Rules
 from retrieval.text.words import common_stems, tokenize
 from retrieval.query.speller import Speller
-from retrieval.types import Passage
+from retrieval.types import Passage, Sentence
 from retrieval.stores.base import Snapshot
 
 # a place shown is at most this much of its article around its best sentence (the excerpt's length)
@@ -221,7 +221,7 @@ class Searcher:
         # the best of those read in full: sentence features, then scores
         shaped: set[int] = set()
         ranked: list[Ranked] = []
-        asked_pairs = feat.word_pairs(tokenize(question))
+        asked_pairs = feat.word_pairs(tokens)
         read = np.argsort(-base, kind="stable")[: w.scored]
         if a.about_article:  # and the first and last passage of those articles, wherever they rank
             ends = self._article_ends(rows[read])
@@ -274,11 +274,17 @@ def _around(r: Ranked, neighbours: list[Passage], limit: int) -> Ranked:
     best = run.index(p.sentences[r.sentence_index])
     lo, hi = feat.span_around([len(s.text) for s in run], best, limit)
     kept = tuple(run[lo:hi + 1])
-    if kept == p.sentences:
-        return r
-    own = p.sentences[r.own_index] if r.own_index >= 0 else None
-    return replace(r, passage=replace(p, sentences=kept, start=kept[0].start, end=kept[-1].end),
-                   sentence_index=best - lo, own_index=kept.index(own) if own in kept else -1)
+    return r if kept == p.sentences else _recut(r, kept)
+
+
+def _recut(r: Ranked, kept: tuple[Sentence, ...]) -> Ranked:
+    """``r`` showing the sentences ``kept`` (its best one among them), its sentence indexes moved onto them;
+    ``own_index`` -1 when the sentence it named is no longer shown."""
+    sents = r.passage.sentences
+    own = sents[r.own_index] if r.own_index >= 0 else None
+    return replace(r, passage=replace(r.passage, sentences=kept, start=kept[0].start, end=kept[-1].end),
+                   sentence_index=kept.index(sents[r.sentence_index]),
+                   own_index=kept.index(own) if own in kept else -1)
 
 
 def _distinct(ranked: list[Ranked]) -> list[Ranked]:
@@ -303,10 +309,7 @@ def _distinct(ranked: list[Ranked]) -> list[Ranked]:
         while hi + 1 < len(sents) and fresh[hi + 1]:
             hi += 1
         if (lo, hi) != (0, len(sents) - 1):
-            kept = sents[lo:hi + 1]
-            r = replace(r, passage=replace(r.passage, sentences=kept, start=kept[0].start, end=kept[-1].end),
-                        sentence_index=r.sentence_index - lo,
-                        own_index=r.own_index - lo if lo <= r.own_index <= hi else -1)
+            r = _recut(r, sents[lo:hi + 1])
         spans.append((r.passage.start, r.passage.end))
         out.append(r)
     return out
