@@ -1,12 +1,13 @@
 """Fit the ranking weights by leave-one-article-out cross-validation, on every set at once.
 
-    python benchmarks/fit_weights.py
+    python benchmarks/fit_weights.py                 # every stage
+    python benchmarks/fit_weights.py polarity        # one stage: sentence, passage, phrase or polarity
 
 Every answerable question names the article(s) that answer it (``docs``). For each article in turn,
 the grid point that scores best on the questions about the *other* articles is chosen and scored on
 that article's questions: the held-out figure says what the fitting would give on an article it
-never saw. Three stages: the sentence weights (which sentence is emphasised; they do not move a
-passage's score), the passage weights, and the phrase weight on the shipped weights. Declines are off while ranking is measured.
+never saw. Four stages: the sentence weights (which sentence is emphasised; they do not move a
+passage's score), the passage weights, and the phrase and polarity weights on the shipped weights. Declines are off while ranking is measured.
 The objective is hit@1 + answer-sentence hit@1 over answerable questions, pooled.
 """
 
@@ -34,6 +35,7 @@ SENTENCE_GRID = {"sentence_overlap": [0.0, 0.25, 0.5, 0.75, 1.0], "sentence_shap
                  "sentence_context": [0.0, 0.25, 0.5, 0.75, 1.0]}
 PASSAGE_GRID = {"passage": [0.2, 0.3, 0.4], "sentence": [0.2, 0.3, 0.4], "bm25": [0.4, 0.6, 0.8]}
 PHRASE_GRID = {"phrase": [0.0, 0.05, 0.1, 0.15, 0.2, 0.3]}
+POLARITY_GRID = {"sentence_polarity": [0.0, 0.05, 0.1, 0.2, 0.4]}
 
 
 def scores(engines, weights: Weights) -> dict[str, list[float]]:
@@ -82,12 +84,18 @@ def main() -> None:
                             policy=replace(DeclinePolicy(), threshold=-9.0, shape_check=False))
             engine.build(progress=False)
             engines.append((engine, [q for f in files for q in read_questions(f) if q.answerable]))
-        print("## sentence weights")
-        weights = cross_validate(engines, Weights(), SENTENCE_GRID)
-        print("\n## passage weights")
-        cross_validate(engines, weights, PASSAGE_GRID)
-        print("\n## phrase weight (on the weights as shipped)")
-        cross_validate(engines, Weights.load(), PHRASE_GRID)
+        stages = sys.argv[1:] or ["sentence", "passage", "phrase", "polarity"]
+        weights = Weights()
+        if "sentence" in stages:
+            print("## sentence weights")
+            weights = cross_validate(engines, weights, SENTENCE_GRID)
+        if "passage" in stages:
+            print("\n## passage weights")
+            cross_validate(engines, weights, PASSAGE_GRID)
+        for stage, grid in (("phrase", PHRASE_GRID), ("polarity", POLARITY_GRID)):
+            if stage in stages:
+                print(f"\n## {stage} weight (on the weights as shipped)")
+                cross_validate(engines, Weights.load(), grid)
 
 
 if __name__ == "__main__":

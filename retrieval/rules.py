@@ -85,6 +85,7 @@ _REGISTERED = (
     Rule("shape_decline", "decide", "retrieval.answer.rules.shape_decline", "shape_decline", "never"),
     Rule("dateline_decline", "decide", "retrieval.answer.rules.dateline_decline", "dateline_decline", "never"),
     Rule("name_decline", "decide", "retrieval.answer.rules.name_decline", "name_decline", "never"),
+    Rule("negation_decline", "decide", "retrieval.answer.rules.negation_decline", "negation_decline", "never"),
     Rule("furniture", "compose", "retrieval.answer.rules.furniture", "furniture", "never"),
 )
 RULES: dict[str, Rule] = {r.name: r for r in _REGISTERED}

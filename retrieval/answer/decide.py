@@ -44,11 +44,13 @@ def decide(ev: Evidence, policy: DeclinePolicy, rules: Rules = Rules()) -> str:
     if not ev.ranked:
         return "the index holds no passages"
     top = ev.ranked[0]
-    # the sentence the question matches by itself: the highlight may have moved on to the one continuing it
-    sentence = top.passage.sentences[top.own_index if top.own_index >= 0 else top.sentence_index].text
+    # the sentence the question matches by itself (the highlight may have moved on to the one continuing it),
+    # and the highlight
+    shown = top.passage.sentences[top.sentence_index].text
+    sentence = top.passage.sentences[top.own_index].text if top.own_index >= 0 else shown
     if policy.shape_check and ev.analysis is not None:
         for name in DECLINES:
-            reason = rules.use(name)(ev.analysis, sentence)
+            reason = rules.use(name)(ev.analysis, sentence, shown)
             if reason:
                 return reason
     score = confidence(ev, policy)

@@ -20,6 +20,7 @@ from retrieval.query.rules.core import question_core  # noqa: F401 (re-exported)
 from retrieval.query.rules.enumeration import enumeration_item  # noqa: F401 (re-exported)
 from retrieval.rules import Rules
 from retrieval.text.names import is_name
+from retrieval.text.polarity import asks_negated
 from retrieval.text.words import common_stems, fold, tokenize
 
 # what a question asks for, by its wording; used to prefer sentences of that shape.
@@ -98,6 +99,8 @@ class Analysis:
     telling: frozenset[str]     # topic tokens but the commonest English words
     item: re.Pattern | None     # how a sentence opening the asked-for item of a list starts
     wants_name: bool            # a "who / which city" question: the answer is a name
+    negated: bool = False       # it asks about what is not so ("which ... did not"; ``text/polarity.py``)
+    unseen: frozenset[str] = frozenset()  # its tokens the articles never use (set by the search, which knows them)
 
     @property
     def decline_kind(self) -> str:
@@ -125,5 +128,5 @@ def analyse(text: str, rules: Rules = Rules()) -> Analysis:
         text=text, tokens=tokens, core=rules.use("core")(text),
         kind=ranked_kind, asked=asked, kind_words=kind_words, topic=topic, attribution=said,
         content=content, telling=telling, item=rules.use("enumeration")(text),
-        wants_name=asks_for_name(text, decline_kind),
+        wants_name=asks_for_name(text, decline_kind), negated=asks_negated(text),
     )

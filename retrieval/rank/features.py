@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.rank.shapes import has_shape
+from retrieval.text.polarity import negates
 from retrieval.text.words import fold
 from retrieval.types import Passage
 
@@ -119,6 +120,11 @@ def item_openings(p: Passage, item: re.Pattern | None) -> tuple[bool, ...]:
     return tuple(bool(item and item.match(fold(s.text))) for s in p.sentences)
 
 
+def polarities(p: Passage, negated: bool) -> tuple[bool, ...]:
+    """Per sentence, for a question that asks what is not so: does it negate something too? () otherwise."""
+    return tuple(negates(s.text) for s in p.sentences) if negated else ()
+
+
 def overlaps(sentence_tokens: tuple[frozenset[str], ...],
              coverage: Callable[[frozenset[str]], float]) -> tuple[float, ...]:
     """Per sentence: the IDF-weighted share of the question's content words it holds."""
@@ -150,3 +156,4 @@ class SentenceFeatures:
     overlap: tuple[float, ...]      # overlaps
     shaped: tuple[bool, ...]        # sentence_shapes
     opens_item: tuple[bool, ...]    # item_openings
+    agrees: tuple[bool, ...] = ()   # polarities; () when the question negates nothing

@@ -5,7 +5,7 @@ A passage's first score is ``passage * passage_similarity + sentence * best_sent
 bm25 * saturated_bm25``; the best ``Weights.scored`` are read in full, gain ``phrase`` times the share of the
 question's adjacent word pairs they hold adjacent too, and each of their sentences scores
 its similarity + ``sentence_overlap * overlap`` + a bonus for the asked-for shape and for opening the
-asked-for item; the passage gains ``shape`` (``metadata`` for an article-level question) when any sentence
+asked-for item, and one that negates when the question does; the passage gains ``shape`` (``metadata`` for an article-level question) when any sentence
 has the shape, and ``shape`` again when one opens the item.
 """
 
@@ -40,6 +40,7 @@ class Weights:
     sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
     sentence_context: float = 0.5   # highlight: how far a sentence's similarity rises towards its pair with the
                                     # one before (``features.context_similarities``); fitted by fit_weights.py
+    sentence_polarity: float = 0.1  # highlight: the sentence negates, as the question does (``text/polarity.py``)
     sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
     lead_name: float = 0.75       # a name of the article's lead sentence adds this much of its IDF to the BM25 of
                                   # the article's passages that lack it (0.25-0.75 all gained; 0.75: nothing fell)
@@ -67,7 +68,8 @@ def sentence_scores(f: SentenceFeatures, w: Weights, about_article: bool) -> lis
     "Source: ...") is the answer itself wherever the passage has one, so it gains more."""
     shape_bonus = w.sentence_metadata if about_article else w.sentence_shape
     return [f.similarity[j] + w.sentence_overlap * f.overlap[j] + (shape_bonus if f.shaped[j] else 0.0)
-            + (w.sentence_shape if f.opens_item[j] else 0.0) for j in range(len(f.similarity))]
+            + (w.sentence_shape if f.opens_item[j] else 0.0)
+            + (w.sentence_polarity if f.agrees and f.agrees[j] else 0.0) for j in range(len(f.similarity))]
 
 
 def passage_score(first: float, f: SentenceFeatures, w: Weights, about_article: bool, phrase: float = 0.0) -> float:

@@ -192,6 +192,7 @@ class Searcher:
         """
         data, w = self.data, self.w
         a = analyse(question, self.rules)
+        a = replace(a, unseen=frozenset(t for t in a.tokens if not data.knows(t)))
         tokens, topic, content = list(a.tokens), list(a.topic), list(a.content)
         if len(data) == 0:
             return Evidence(question=question, tokens=tuple(tokens), kind=a.kind, analysis=a)
@@ -235,7 +236,8 @@ class Searcher:
                 if w.sentence_context else own,
                 asked=float(sims[i][:, 0].max()),
                 overlap=feat.overlaps(self._tokens(row)[1], lambda t: self.coverage(content, t)),
-                shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item))
+                shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item),
+                agrees=feat.polarities(p, a.negated))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
             best = int(np.argmax(sscore))
             alone = best if sf.similarity == own else int(np.argmax(
@@ -259,7 +261,7 @@ class Searcher:
         weights = self._idf_weights(topic)
         total = sum(weights.values())
         # a very common word the articles lack ("called", "else") says nothing about the topic
-        absent = [t for t in weights if not data.knows(t) and t not in common]
+        absent = [t for t in weights if t in a.unseen and t not in common]
         unseen = sum(weights[t] for t in absent) / total if total else 1.0
         return Evidence(question=question, tokens=tuple(tokens), kind=a.kind, analysis=a, ranked=tuple(ranked),
                         coverage=coverage, unseen=unseen, telling=frozenset(telling))

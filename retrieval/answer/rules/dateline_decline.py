@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from retrieval.query.analyse import Analysis
 
 
-def dateline_decline(a: Analysis, sentence: str) -> str:
+def dateline_decline(a: Analysis, sentence: str, shown: str = "") -> str:
     """The reason to decline, or "" to let the answer stand."""
     if (a.asked in ("date", "year") and a.telling
             and not a.telling & frozenset(tokenize(without_dateline_place(sentence)))):
@@ -26,6 +26,6 @@ def dateline_decline(a: Analysis, sentence: str) -> str:
     return ""
 
 
-def never(a: Analysis, sentence: str) -> str:
+def never(a: Analysis, sentence: str, shown: str = "") -> str:
     """Off: no reason."""
     return ""

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
     from retrieval.query.analyse import Analysis
 
 
-def name_decline(a: Analysis, sentence: str) -> str:
+def name_decline(a: Analysis, sentence: str, shown: str = "") -> str:
     """The reason to decline, or "" to let the answer stand."""
     if a.wants_name and not names_beyond(sentence, a.text):
         return "the question asks for a name and the best passage names none that the question does not"
     return ""
 
 
-def never(a: Analysis, sentence: str) -> str:
+def never(a: Analysis, sentence: str, shown: str = "") -> str:
     """Off: no reason."""
     return ""

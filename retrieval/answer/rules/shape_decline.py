@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from retrieval.query.analyse import Analysis
 
 
-def shape_decline(a: Analysis, sentence: str) -> str:
+def shape_decline(a: Analysis, sentence: str, shown: str = "") -> str:
     """The reason to decline, or "" to let the answer stand."""
     kind = a.decline_kind
     if kind in ("date", "year", "number") and not has_shape(sentence, kind):
@@ -23,6 +23,6 @@ def shape_decline(a: Analysis, sentence: str) -> str:
     return ""
 
 
-def never(a: Analysis, sentence: str) -> str:
+def never(a: Analysis, sentence: str, shown: str = "") -> str:
     """Off: no reason."""
     return ""

@@ -1,0 +1,81 @@
+"""Does a text negate something? English's closed class of negators and negating prefixes, read by the
+highlight (a negated question prefers a sentence that negates too) and the ``negation_decline`` rule.
+A pattern, like ``rank/shapes.py``, not a rule of its own.
+
+Why: a sentence embedding hardly sees a "not": "which machines are *not* equally powerful?" sits closest to
+"they are all equally powerful", which answers the opposite question. Polarity is the commonest
+contradiction between two sentences that share their words, and the sentence that answers a negated
+question negates too ("..., *except* for the Department of ...", "*neither* in P *nor* NP-complete").
+
+>>> asks_negated("What machines are not equally powerful?"), asks_negated("Is it decidable or not?")
+(True, False)
+>>> negates("They are all equally powerful."), negates("All offer PhD programs, except for one.")
+(False, True)
+>>> opposed_word("What has uncomplicated definitions?", "Some have complicated definitions.")
+'uncomplicated'
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from retrieval.text.words import fold, tokenize
+
+ANTONYMS_FILE = Path(__file__).with_name("antonyms.txt")
+
+# a question negates with few words; a sentence that answers one may use any negator, or say what is
+# excepted or absent
+_ASKED = re.compile(r"\b(?:not|never|no|cannot)\b|n't\b")
+_STATED = re.compile(r"\b(?:not|never|no|none|nor|neither|cannot|without|except|nothing|nobody|nowhere)\b|n't\b")
+# set phrases with a negator that negate nothing: "whether or not", "may or may not", "not only"
+_NOT_NEGATION = re.compile(r"\b(?:(?:whether )?or not|(\w+) or \1 not|not only|no longer|not least)\b")
+# a negating prefix before a word of five letters or more ("un|known", "in|finite", "non-|binary"); shorter
+# bases are mostly false friends ("im|port", "in|form", "dis|play")
+_PREFIXED = re.compile(r"(?:un|in|im|il|ir|non-?|dis)([a-z]{5,})")
+
+
+def _negates(text: str, pattern: re.Pattern) -> bool:
+    return bool(pattern.search(_NOT_NEGATION.sub(" ", fold(text))))
+
+
+def asks_negated(question: str) -> bool:
+    """Does the question ask about what is *not* so ("which ... did not", "what is never ...")?"""
+    return _negates(question, _ASKED)
+
+
+def negates(sentence: str) -> bool:
+    """Does the sentence negate something ("not", "no", "never", "neither", "without", "except" ...)?"""
+    return _negates(sentence, _STATED)
+
+
+@lru_cache(maxsize=1)
+def antonyms() -> dict[str, frozenset[str]]:
+    """Token -> the tokens of its antonyms, from WordNet 3.0's antonym pairs (``antonyms.txt``)."""
+    out: dict[str, set[str]] = {}
+    for line in ANTONYMS_FILE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            a, b = (tokenize(w) for w in line.split())
+            if len(a) == 1 and len(b) == 1 and a != b:
+                out.setdefault(a[0], set()).add(b[0])
+                out.setdefault(b[0], set()).add(a[0])
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def opposed_word(question: str, sentence: str, unseen: frozenset[str] = frozenset()) -> str:
+    """The question's word that the sentence says the opposite of: the sentence's word with a negating prefix
+    ("*un*complicated" where it says "complicated"), or, among the question's words the articles never use
+    (``unseen``, as tokens), one whose antonym it says ("simplicity" where it says "complexity"); "" when
+    there is none. A word the sentence says itself opposes nothing."""
+    said = frozenset(tokenize(sentence))
+    table = antonyms()
+    for word in re.findall(r"[a-z][a-z-]*", fold(question)):
+        token = tokenize(word)
+        if not token or token[0] in said:
+            continue
+        prefixed = _PREFIXED.fullmatch(word)
+        base = tokenize(prefixed.group(1)) if prefixed else []
+        if base and base[0] in said or token[0] in unseen and table.get(token[0], frozenset()) & said:
+            return word
+    return ""
