@@ -36,6 +36,15 @@ def test_speller_fixes_typos_but_not_real_words_the_articles_lack():
     assert speller.correct("area") == "areas"  # an inflection of itself is still fine
 
 
+def test_speller_leaves_a_typo_of_a_real_word_the_articles_lack_rather_than_make_it_another_word():
+    # "redy" is "ready" with a letter left out, likelier than "Rudy" (the articles' name) with one struck;
+    # the articles lack "ready", so the word stays as typed (and counts as unknown to them)
+    speller = Speller({"rudy": 4, "tokayev": 3}, known=frozenset({"ready", "token"}))
+    assert speller.correct("redy") == "redy"
+    assert speller.correct("tokayv") == "tokayev"  # no real word is a likelier slip: the articles' word
+    assert Speller({"rudy": 4}).correct("redy") == "rudy"  # without a vocabulary of real words, as before
+
+
 def test_speller_prefers_a_dropped_or_swapped_letter_to_a_struck_one():
     speller = Speller({"with": 90, "which": 20, "their": 5, "there": 50, "house": 5, "hours": 30})
     assert speller.correct("wich") == "which"   # a letter left out, though "with" is commoner

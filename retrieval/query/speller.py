@@ -49,16 +49,35 @@ class Speller:
         self.vocabulary = vocabulary
         self.known = known
         self._index: dict[str, list[str]] | None = None
+        self._known_index: dict[str, list[str]] | None = None
+
+    @staticmethod
+    def _deletes_index(words) -> dict[str, list[str]]:
+        index: dict[str, list[str]] = {}
+        for w in words:
+            if len(w) >= 4 and w.isalpha():
+                for d in _deletes(w) | {w}:
+                    index.setdefault(d, []).append(w)
+        return index
 
     def _lookup(self) -> dict[str, list[str]]:
         if self._index is None:
-            index: dict[str, list[str]] = {}
-            for w in self.vocabulary:
-                if len(w) >= 4 and w.isalpha():
-                    for d in _deletes(w) | {w}:
-                        index.setdefault(d, []).append(w)
-            self._index = index
+            self._index = self._deletes_index(self.vocabulary)
         return self._index
+
+    def _near(self, word: str, index: dict[str, list[str]]) -> set[str]:
+        """Words of ``index`` one edit from ``word``, with its first letter."""
+        found = set(index.get(word, ())) | {c for d in _deletes(word) for c in index.get(d, ())}
+        return {c for c in found if abs(len(c) - len(word)) <= 1 and c[0] == word[0] and c != word}
+
+    def _likelier_elsewhere(self, word: str, rank: int) -> bool:
+        """Is a real word the articles do not use (``known``) a likelier slip for ``word`` than their best?
+        "redy" is "ready" with a letter left out before it is the name "Rudy" with a letter struck."""
+        if not self.known:
+            return False
+        if self._known_index is None:
+            self._known_index = self._deletes_index(self.known)
+        return any(edit_rank(word, c) < rank for c in self._near(word, self._known_index))
 
     def correct(self, word: str) -> str:
         if word in self.vocabulary or len(word) < 4 or not word.isalpha():
@@ -69,14 +88,12 @@ class Speller:
                     return word[: -len(x)] + y
                 if x in word and word.replace(x, y, 1) in self.vocabulary:
                     return word.replace(x, y, 1)
-        index = self._lookup()
-        candidates = set(index.get(word, ())) | {c for d in _deletes(word) for c in index.get(d, ())}
-        candidates = {c for c in candidates if abs(len(c) - len(word)) <= 1 and c[0] == word[0]}
+        candidates = self._near(word, self._lookup())
         if not candidates:
             return word
         # the likelier kind of slip first; among those, the word the articles use most
         best = min(sorted(candidates), key=lambda c: (edit_rank(word, c), -self.vocabulary[c]))
-        if word in self.known and _stem(best) != _stem(word):
+        if word in self.known and _stem(best) != _stem(word) or self._likelier_elsewhere(word, edit_rank(word, best)):
             return word
         return best
 
