@@ -109,8 +109,12 @@ def test_a_how_many_question_wants_a_count_not_a_year_ordinal_or_code():
     assert has_shape("About 60 people attended the meeting", "number")
     assert has_shape("trade rose 9.2% to 1,000 tons", "number")
     assert has_shape("over thirty years", "number")
-    for text in ("On the 27th local time", "the Beijing 2022 Winter Olympics", "5G networks"):
+    for text in ("On the 27th local time", "the Beijing 2022 Winter Olympics", "5G networks", "the G20 summit"):
         assert not has_shape(text, "number"), text
+    # a count with a unit or magnitude, in a compound, or a fraction is a count too
+    for text in ("the 14-story library", "a $400m renovation", "3bn yuan of trade", "a 10km road",
+                 "grew by more than half"):
+        assert has_shape(text, "number"), text
 
 
 def test_a_percentage_question_wants_a_percentage_not_any_number():

@@ -15,7 +15,7 @@ from retrieval.ingest.articles import BYLINE_WORDS
 from retrieval.text.words import fold
 
 _MONTHS = r"january|february|march|april|may|june|july|august|september|october|november|december"
-_NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once"
+_NUMBER_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen|decades?|twice|once|half"
 _NOT_A_DAY = r"anniversary|century|birthday|session|congress|plenary|round|edition|time|annual"
 _SHAPES = {
     # a calendar year, or one counted back from the article's date ("diplomatic ties 30 years ago")
@@ -25,7 +25,9 @@ _SHAPES = {
                        rf"|\d{{1,2}}(st|nd|rd|th)(?! (?:{_NOT_A_DAY})\b)|\d+ (years?|months?|days?) ago|yesterday|today)\b"),
     "percent": re.compile(r"\d\s?(?:%|percent\b|per cent\b)"),
     # a count or amount: not a calendar year, an ordinal ("the 27th") or a code ("5G")
-    "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-])(?<![.,])|\b({_NUMBER_WORDS})\b"),
+    # ... or a count with a unit or a magnitude ("$400m", "3bn", "10km") or in a compound ("the 14-story library")
+    "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?<![.,])"
+                         rf"(?:(?![\w-])|(?=(?:k|m|bn|mn|km|kg|kw|mw|gw)\b)|(?=-[a-z]))|\b({_NUMBER_WORDS})\b"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),
     # "Editor/Ma Xue", "By Jane Doe", "Reporter: Li Wei" as a sentence of its own
     "byline": re.compile(rf"^(?i:{BYLINE_WORDS})\s*[/:：|]?\s*"
