@@ -299,5 +299,9 @@ def test_negation_decline_declines_an_unused_word_whose_antonym_the_sentence_say
     on, off = ferry_engines[""].answer(question), ferry_engines["negation_decline"].answer(question)
     assert on.declined and "'stormy'" in on.declined_reason, on.declined_reason
     assert not off.declined
+    # the sentence's own negation elsewhere does not answer an opposed word; one of its opposite does
+    from retrieval.text.polarity import opposed_word
+    assert opposed_word("Which crossing is unpleasant?", "The crossing is pleasant, though boats do not run at night.")
+    assert not opposed_word("Which crossing is unpleasant?", "The crossing is not pleasant at night.")
     # a word the articles do use is read as asked: "calm" is answered by the calm-weather sentence
     assert not ferry_engines[""].answer("How long is the crossing to Heron Island in calm weather?").declined

@@ -13,6 +13,8 @@ question negates too ("..., *except* for the Department of ...", "*neither* in P
 (False, True)
 >>> opposed_word("What has uncomplicated definitions?", "Some have complicated definitions.")
 'uncomplicated'
+>>> opposed_word("What is unknown about L?", "It is not known whether L equals P.")  # "not known" agrees
+''
 """
 
 from __future__ import annotations
@@ -63,12 +65,24 @@ def antonyms() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def _negated_tokens(sentence: str) -> frozenset[str]:
+    """Tokens of the sentence's words that follow a negator within three words ("not *known*", "no *limit*")."""
+    words = re.findall(r"[a-z][a-z'-]*", _NOT_NEGATION.sub(" ", fold(sentence)))
+    out: set[str] = set()
+    for i, w in enumerate(words):
+        if _STATED.fullmatch(w) or w.endswith("n't"):
+            out.update(t for x in words[i + 1:i + 4] for t in tokenize(x))
+    return frozenset(out)
+
+
 def opposed_word(question: str, sentence: str, unseen: frozenset[str] = frozenset()) -> str:
     """The question's word that the sentence says the opposite of: the sentence's word with a negating prefix
     ("*un*complicated" where it says "complicated"), or, among the question's words the articles never use
     (``unseen``, as tokens), one whose antonym it says ("simplicity" where it says "complexity"); "" when
-    there is none. A word the sentence says itself opposes nothing."""
+    there is none. A word the sentence says itself opposes nothing, nor does one whose opposite the sentence
+    negates ("unknown" where it says "not known")."""
     said = frozenset(tokenize(sentence))
+    denied = _negated_tokens(sentence) if said else frozenset()
     table = antonyms()
     for word in re.findall(r"[a-z][a-z-]*", fold(question)):
         token = tokenize(word)
@@ -76,6 +90,7 @@ def opposed_word(question: str, sentence: str, unseen: frozenset[str] = frozense
             continue
         prefixed = _PREFIXED.fullmatch(word)
         base = tokenize(prefixed.group(1)) if prefixed else []
-        if base and base[0] in said or token[0] in unseen and table.get(token[0], frozenset()) & said:
+        opposite = ({base[0]} if base else set()) | (table.get(token[0], frozenset()) if token[0] in unseen else set())
+        if (opposite & said) - denied:
             return word
     return ""

@@ -3,9 +3,11 @@ nothing.
 
 Why: "which machines are *not* equally powerful?" is closest in meaning to "they are all equally powerful",
 which answers the opposite question; so is "what has *un*complicated definitions?" to "... complicated
-definitions" (``text/polarity.py``). When it does not fire: the question negates nothing ("whether or not",
-"may or may not" are no negation) and opposes no word of the sentence by a prefix, or the sentence says
-"not", "no", "never", "neither", "without", "except" or the like, or so does the highlight. Off: such answers are shown.
+definitions" (``text/polarity.py``). When it does not fire: a question that negates nothing ("whether or
+not", "may or may not" are no negation) and opposes no word of the sentence (by a negating prefix, or an
+antonym of a word the articles never use), or a negated question whose sentence or highlight says "not",
+"no", "never", "neither", "without", "except" or the like, or an opposed word whose opposite the
+sentence itself negates ("unknown" where it says "not known"). Off: such answers are shown.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ if TYPE_CHECKING:
 
 
 def negation_decline(a: Analysis, sentence: str, shown: str = "") -> str:
-    """The reason to decline, or "" to let the answer stand. Either sentence may negate: the highlight
-    chosen with its context ("It does not run from December ..." after "The ferry runs ...") as much as the
-    sentence the question matches by itself."""
-    if negates(sentence) or negates(shown):
-        return ""
-    if a.negated:
+    """The reason to decline, or "" to let the answer stand. For a negated question either sentence may
+    negate: the highlight chosen with its context ("It does not run from December ..." after "The ferry
+    runs ...") as much as the sentence the question matches by itself."""
+    if a.negated and not (negates(sentence) or negates(shown)):
         return "the question asks what is not so, and the best sentence negates nothing"
     word = opposed_word(a.text, sentence, a.unseen)
     if word:
