@@ -225,11 +225,20 @@ TOWER = "\n".join([
     "The lamp was replaced with an electric one in 1950. Visitors climb 212 steps to the gallery. "
     "The museum shop sells postcards of the harbour and maps of the coast.",
 ])
+FERRY = "\n".join([
+    "Lake ferry keeps its summer timetable",
+    "",
+    "Northmere, June 2 (Lake Ledger) – The ferry to Heron Island runs every hour from May to October. "
+    "It does not run from December to March, when ice covers the lake. The crossing takes twenty minutes "
+    "and is pleasant in calm weather. Tickets are sold at the pier kiosk and on board.",
+])
 
 
 @pytest.fixture(scope="module")
 def tower_engines(tmp_path_factory, embedder):
-    return _engines_over(tmp_path_factory, embedder, {"tower.txt": TOWER}, ("", "pronoun_context"))
+    """The lighthouse and the ferry articles: the pronoun and polarity rules' corpus."""
+    return _engines_over(tmp_path_factory, embedder, {"tower.txt": TOWER, "ferry.txt": FERRY},
+                         ("", "pronoun_context", "negation_decline"))
 
 
 def test_pronoun_context_lends_a_pronoun_sentence_the_words_of_the_sentence_it_continues(tower_engines):
@@ -256,18 +265,6 @@ def test_pronoun_context_does_not_fire_on_the_first_sentence_or_a_sentence_openi
     assert rule(("The tower is tall.", "Its lamp is new."), tokens[1:])[1] == tokens[2] | tokens[1]
 
 
-FERRY = "\n".join([
-    "Lake ferry keeps its summer timetable",
-    "",
-    "Northmere, June 2 (Lake Ledger) – The ferry to Heron Island runs every hour from May to October. "
-    "It does not run from December to March, when ice covers the lake. The crossing takes twenty minutes and is pleasant in "
-    "calm weather. Tickets are sold at the pier kiosk and on board.",
-])
-
-
-@pytest.fixture(scope="module")
-def ferry_engines(tmp_path_factory, embedder):
-    return _engines_over(tmp_path_factory, embedder, {"ferry.txt": FERRY}, ("", "negation_decline"))
 
 
 def test_negation_decline_declines_a_negated_question_whose_sentence_negates_nothing(engines):
@@ -280,23 +277,23 @@ def test_negation_decline_declines_a_negated_question_whose_sentence_negates_not
     assert not analyse("Which cranes may or may not run on electricity?").negated
 
 
-def test_a_negated_question_is_answered_by_the_sentence_that_negates(ferry_engines):
-    answer = ferry_engines[""].answer("When does the ferry to Heron Island not run?")
+def test_a_negated_question_is_answered_by_the_sentence_that_negates(tower_engines):
+    answer = tower_engines[""].answer("When does the ferry to Heron Island not run?")
     assert not answer.declined
     assert "does not run from December" in answer.answer_sentence
 
 
-def test_negation_decline_declines_a_word_the_sentence_says_without_its_negating_prefix(ferry_engines):
+def test_negation_decline_declines_a_word_the_sentence_says_without_its_negating_prefix(tower_engines):
     question = "How long is the unpleasant crossing to Heron Island?"
-    on, off = ferry_engines[""].answer(question), ferry_engines["negation_decline"].answer(question)
+    on, off = tower_engines[""].answer(question), tower_engines["negation_decline"].answer(question)
     assert on.declined and "'unpleasant'" in on.declined_reason, on.declined_reason
     assert "unpleasant" not in off.declined_reason
 
 
-def test_negation_decline_declines_an_unused_word_whose_antonym_the_sentence_says(ferry_engines):
+def test_negation_decline_declines_an_unused_word_whose_antonym_the_sentence_says(tower_engines):
     # "stormy" is no word of the articles; WordNet gives "calm" as its opposite, and the sentence says "calm"
     question = "How long is the crossing to Heron Island in stormy weather?"
-    on, off = ferry_engines[""].answer(question), ferry_engines["negation_decline"].answer(question)
+    on, off = tower_engines[""].answer(question), tower_engines["negation_decline"].answer(question)
     assert on.declined and "'stormy'" in on.declined_reason, on.declined_reason
     assert not off.declined
     # the sentence's own negation elsewhere does not answer an opposed word; one of its opposite does
@@ -304,4 +301,4 @@ def test_negation_decline_declines_an_unused_word_whose_antonym_the_sentence_say
     assert opposed_word("Which crossing is unpleasant?", "The crossing is pleasant, though boats do not run at night.")
     assert not opposed_word("Which crossing is unpleasant?", "The crossing is not pleasant at night.")
     # a word the articles do use is read as asked: "calm" is answered by the calm-weather sentence
-    assert not ferry_engines[""].answer("How long is the crossing to Heron Island in calm weather?").declined
+    assert not tower_engines[""].answer("How long is the crossing to Heron Island in calm weather?").declined
