@@ -324,6 +324,21 @@ def test_changed_corpus_is_detected_and_rebuild_reuses_unchanged_vectors(index_c
                for h in engine.answer("Tokayev state visit to China").passages)
 
 
+def test_a_file_only_touched_or_copied_without_its_times_is_no_change(index_copy, embedder, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    engine = Engine(make_settings(corpus, index_copy), embedder=embedder)
+    engine.load()
+    touched = corpus / "002_37fe6401c5483390.txt"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 10**9))
+    shutil.copy(corpus / "000_f3c7b540608cc31d.txt", tmp_path / "copy.txt")  # no times kept
+    shutil.move(tmp_path / "copy.txt", corpus / "000_f3c7b540608cc31d.txt")
+    assert not engine.is_stale()
+    assert engine.ensure_index(progress=False) is None  # nothing rebuilt
+    touched.write_text(touched.read_text(encoding="utf-8") + "\nA new closing line.\n", encoding="utf-8")
+    assert engine.is_stale().describe() == "1 article changed: updating the index"
+
+
 def test_words_the_scraper_glued_are_shown_apart_while_the_passage_stays_a_file_slice(engine):
     answer = engine.answer("Who wrote the People's Daily piece on Tokayev's visit?")
     assert "Kazakhstan Zhang Xiao" in answer.answer_sentence, answer.answer_sentence
