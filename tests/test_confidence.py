@@ -58,10 +58,11 @@ def test_an_answer_stated_once_is_more_confident_than_an_off_topic_question_answ
 
 def test_confidence_rises_with_the_lead_over_the_second_passage_and_with_the_asked_shape():
     cal = Calibration.load()
-    assert set(FEATURES) == {"margin", "shaped"}
-    p = lambda margin, shaped: cal.probability({"margin": margin, "shaped": shaped})  # noqa: E731
+    assert set(FEATURES) == {"margin", "shaped", "dense"}
+    p = lambda margin, shaped, dense=0.6: cal.probability({"margin": margin, "shaped": shaped, "dense": dense})  # noqa: E731
     assert 0.0 < p(0.0, 0.0) < p(0.2, 0.0) < p(0.4, 0.0) < 1.0
     assert p(0.1, 1.0) > p(0.1, 0.0)
+    assert p(0.1, 0.0, dense=0.8) > p(0.1, 0.0, dense=0.4)  # closer in meaning, likelier right
 
 
 def test_a_curve_fitted_on_other_features_is_refused_with_the_file_named(tmp_path):
