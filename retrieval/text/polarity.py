@@ -32,7 +32,7 @@ ANTONYMS_FILE = Path(__file__).with_name("antonyms.txt")
 _ASKED = re.compile(r"\b(?:not|never|no|cannot)\b|n't\b")
 _STATED = re.compile(r"\b(?:not|never|no|none|nor|neither|cannot|without|except|nothing|nobody|nowhere)\b|n't\b")
 # set phrases with a negator that negate nothing: "whether or not", "may or may not", "not only"
-_NOT_NEGATION = re.compile(r"\b(?:(?:whether )?or not|(\w+) or \1 not|not only|no longer|not least)\b")
+_NOT_NEGATION = re.compile(r"\b(?:(?:whether )?or not|(\w+) or \1 not|not only|not least)\b")
 # a negating prefix before a word of five letters or more ("un|known", "in|finite", "non-|binary"); shorter
 # bases are mostly false friends ("im|port", "in|form", "dis|play")
 _PREFIXED = re.compile(r"(?:un|in|im|il|ir|non-?|dis)([a-z]{5,})")
