@@ -265,8 +265,6 @@ def test_pronoun_context_does_not_fire_on_the_first_sentence_or_a_sentence_openi
     assert rule(("The tower is tall.", "Its lamp is new."), tokens[1:])[1] == tokens[2] | tokens[1]
 
 
-
-
 def test_negation_decline_declines_a_negated_question_whose_sentence_negates_nothing(engines):
     question = "Which cranes of the new terminal were not built abroad?"
     on, off = engines[""].answer(question), engines["negation_decline"].answer(question)

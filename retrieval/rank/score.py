@@ -4,9 +4,9 @@ they meet.
 A passage's first score is ``passage * passage_similarity + sentence * best_sentence_similarity +
 bm25 * saturated_bm25``; the best ``Weights.scored`` are read in full, gain ``phrase`` times the share of the
 question's adjacent word pairs they hold adjacent too, and each of their sentences scores
-its similarity + ``sentence_overlap * overlap`` + a bonus for the asked-for shape and for opening the
-asked-for item, and one that negates when the question does; the passage gains ``shape`` (``metadata`` for an article-level question) when any sentence
-has the shape, and ``shape`` again when one opens the item.
+its similarity + ``sentence_overlap * overlap`` + a bonus for the asked-for shape, for opening the
+asked-for item and for negating when the question does; the passage gains ``shape`` (``metadata`` for an
+article-level question) when any sentence has the shape, and ``shape`` again when one opens the item.
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ class Weights:
     sentence_shape: float = 0.30    # highlight: the sentence has the asked-for shape
     sentence_context: float = 0.5   # highlight: how far a sentence's similarity rises towards its pair with the
                                     # one before (``features.context_similarities``); fitted by fit_weights.py
-    sentence_polarity: float = 0.1  # highlight: the sentence negates, as the question does (``text/polarity.py``)
+    sentence_polarity: float = 0.3  # highlight: the sentence negates, as the question does (``text/polarity.py``;
+                                    # as much as the shape: fit_weights.py cannot tell 0-0.4 apart with declines off)
     sentence_metadata: float = 1.0  # highlight: the sentence holds the asked-for outlet, date or byline
     lead_name: float = 0.75       # a name of the article's lead sentence adds this much of its IDF to the BM25 of
                                   # the article's passages that lack it (0.25-0.75 all gained; 0.75: nothing fell)

@@ -38,8 +38,13 @@ _NOT_NEGATION = re.compile(r"\b(?:(?:whether )?or not|(\w+) or \1 not|not only|n
 _PREFIXED = re.compile(r"(?:un|in|im|il|ir|non-?|dis)([a-z]{5,})")
 
 
+def _plain(text: str) -> str:
+    """``text`` folded, its set phrases with a negator ("whether or not") blanked."""
+    return _NOT_NEGATION.sub(" ", fold(text))
+
+
 def _negates(text: str, pattern: re.Pattern) -> bool:
-    return bool(pattern.search(_NOT_NEGATION.sub(" ", fold(text))))
+    return bool(pattern.search(_plain(text)))
 
 
 def asks_negated(question: str) -> bool:
@@ -67,7 +72,7 @@ def antonyms() -> dict[str, frozenset[str]]:
 
 def _negated_tokens(sentence: str) -> frozenset[str]:
     """Tokens of the sentence's words that follow a negator within three words ("not *known*", "no *limit*")."""
-    words = re.findall(r"[a-z][a-z'-]*", _NOT_NEGATION.sub(" ", fold(sentence)))
+    words = re.findall(r"[a-z][a-z'-]*", _plain(sentence))
     out: set[str] = set()
     for i, w in enumerate(words):
         if _STATED.fullmatch(w) or w.endswith("n't"):
@@ -82,7 +87,7 @@ def opposed_word(question: str, sentence: str, unseen: frozenset[str] = frozense
     there is none. A word the sentence says itself opposes nothing, nor does one whose opposite the sentence
     negates ("unknown" where it says "not known")."""
     said = frozenset(tokenize(sentence))
-    denied = _negated_tokens(sentence) if said else frozenset()
+    denied = _negated_tokens(sentence)
     table = antonyms()
     for word in re.findall(r"[a-z][a-z-]*", fold(question)):
         token = tokenize(word)
