@@ -12,7 +12,7 @@ from bot.wrap import span_words, terminal_width, wrap, wrap_block, wrap_words
 from retrieval.engine import Engine
 from retrieval.errors import StoreUnavailable
 from retrieval.feedback.log import Asker, QuestionLog
-from retrieval.types import Answer, Source
+from retrieval.types import HEDGE, Answer, Source
 
 HELP = """Ask a question about the articles in plain English, e.g.
   {example}
@@ -68,6 +68,8 @@ def render_answer(answer: Answer, style: Style, width: int | None = None) -> str
             lines += wrap("I could not find an answer to that in the articles. "
                           "Type /sources to see what they cover.", width)
         return "\n".join(lines)
+    if answer.hedged:
+        lines += [style.dim(line) for line in wrap(HEDGE, width)]
     words = answer.answer_sentence.split()
     lines += wrap_words(style.emphasise(words, 0, len(words)), width)
     for i, hit in enumerate(answer.passages, 1):

@@ -47,6 +47,9 @@ class Report:
     in_declined: float = 0.0
     # off-topic questions by group (``OFF_TOPIC_GROUPS``): group -> (declined, asked)
     off_topic_groups: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # answers given, by whether they were hedged (``Answer.hedged``): hedged -> (first passage right, given);
+    # an off-topic question answered counts as wrong
+    answered: dict[bool, tuple[int, int]] = field(default_factory=dict)
     max_passages: int = 0
     max_chars: int = 0
     misses: list[str] = field(default_factory=list)
@@ -62,8 +65,14 @@ class Report:
         ]
         for group, (declined, asked) in sorted(self.off_topic_groups.items()):
             rows.append((f"  {group} declined ({asked})", f"{declined / asked:.3f}"))
+        rows.append(("answerable wrongly declined", f"{self.in_declined:.3f}"))
+        given = sum(n for _, n in self.answered.values())
+        for hedged, label in ((True, "hedged answers"), (False, "other answers")):
+            right, n = self.answered.get(hedged, (0, 0))
+            if given:
+                rows.append((f"{label}: share / right",
+                             f"{n / given:.3f} / {right / n:.3f}" if n else f"{0:.3f} / -"))
         return rows + [
-            ("answerable wrongly declined", f"{self.in_declined:.3f}"),
             ("most passages shown / longest", f"{self.max_passages} / {self.max_chars} chars"),
         ]
 
@@ -99,6 +108,10 @@ def evaluate(questions: list[Question], ask: Callable[[str], Answer]) -> Report:
         a = ask(q.q)
         r.max_passages = max(r.max_passages, len(a.passages))
         r.max_chars = max([r.max_chars] + [len(h.text) for h in a.passages])
+        if not a.declined:
+            right = q.answerable and bool(a.passages) and contains_answer(a.passages[0].text, q.answers)
+            good, given = r.answered.get(a.hedged, (0, 0))
+            r.answered[a.hedged] = (good + right, given + 1)
         if not q.answerable:
             r.n_ood += 1
             r.ood_declined += a.declined

@@ -124,6 +124,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     reranker: str = ""
     top_k: int = 3
+    hedge_below: float = 0.55  # confidence under which an answer is shown as the closest match, not as certain
     max_question_chars: int = 1000
     passage_min_words: int = 60
     passage_max_words: int = 150
@@ -176,6 +177,7 @@ class Settings:
             model=env.get("BOT_EMBED_MODEL", "").strip() or DEFAULT_MODEL,
             reranker=env.get("BOT_RERANKER_MODEL", "").strip(),
             top_k=_int(env, "BOT_TOP_K", 3, low=1, high=10),  # the search ranks 12 in full
+            hedge_below=_float(env, "BOT_HEDGE_BELOW", 0.55, low=0.0, high=1.0),
             max_question_chars=_int(env, "BOT_MAX_QUESTION_CHARS", 1000, low=10),
             batch_size=_int(env, "BOT_BATCH_SIZE", 32, low=1),
             log_level=env.get("BOT_LOG_LEVEL", "INFO").strip().upper() or "INFO",

@@ -130,6 +130,10 @@ class Hit:
 
 
 UNUSABLE = "unusable question"
+# said above an answer whose confidence is under ``Settings.hedge_below``: a passage is close to the question,
+# but of such answers only 0.64 (held-out) and 0.32 (cross-corpus) had the right passage first, against 0.80 and
+# 0.69 of the rest (docs/quality.md, "Saying when it is not sure")
+HEDGE = "Not sure the articles answer this. The closest they come:"
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,7 @@ class Answer:
     debug: dict = field(default_factory=dict, compare=False)
     more: tuple[Hit, ...] = ()  # the passages ranked next after ``passages``, for a "More" button
     confidence: float = 0.0  # chance the first passage holds the answer (calibrated, answer/confidence.py); 0 when declined
+    hedged: bool = False  # confidence under the settings' line: shown under ``HEDGE``, as the closest match
 
     @property
     def unusable(self) -> bool:
@@ -164,6 +169,7 @@ class Answer:
             "notice": self.notice,
             "answer_sentence": self.answer_sentence,
             "confidence": self.confidence,
+            "hedged": self.hedged,
             "passages": [h.to_dict() for h in self.passages],
             "more": [h.to_dict() for h in self.more],
         }

@@ -87,6 +87,9 @@ def test_eval_prints_the_figures_table(index_copy):
     for row in ("passage hit@1", "passage hit@3", "MRR@5", "answer-sentence hit@1", "off-topic declined",
                 "answerable wrongly declined"):
         assert row in res.stdout
+    shares = [float(line.split()[-3]) for line in res.stdout.splitlines()
+              if line.startswith(("hedged answers", "other answers"))]
+    assert len(shares) == 2 and abs(sum(shares) - 1.0) < 0.002, "every answer given is hedged or not"
 
 
 def test_every_subcommand_help_has_a_description():

@@ -4,7 +4,9 @@ A real index built from a small corpus this file writes, the real model, the rea
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +103,34 @@ def test_folds_hold_out_articles_and_spread_off_topic_questions_by_their_text():
     assert set(fold[4:]) == {0, 1}  # off-topic ones land in both folds, whatever article they name
     assert list(folds(items)[1]) == list(fold)  # the same every run
     assert set(folds(items, near_with_article=True)[1][4:]) == {0}
+
+
+def test_an_answer_under_the_hedge_line_is_shown_as_the_closest_match_on_every_door(corpus, never_declines,
+                                                                                    embedder):
+    """The line sits between an off-topic question answered anyway and an answer the articles state plainly:
+    only the first is hedged, in the engine's answer, on the console and on Telegram; nothing is declined."""
+    from bot.console import Style, render_answer
+    from bot.telegram.render import telegram_html
+    from retrieval.types import HEDGE
+
+    exact, off = never_declines.answer(EXACT), never_declines.answer(OFF_TOPIC)
+    line = (exact.confidence + off.confidence) / 2
+    hedging = Engine(never_declines.settings.with_(hedge_below=line), embedder=embedder, policy=never_declines.policy)
+    hedging.load()
+    sure, unsure = hedging.answer(EXACT), hedging.answer(OFF_TOPIC)
+    assert not sure.hedged and unsure.hedged and not unsure.declined
+    assert unsure.passages == off.passages, "hedging changes what is said above the answer, not the answer"
+    plain = Style(io.StringIO())  # not a terminal: plain text
+    assert render_answer(unsure, plain, 80).startswith(HEDGE.split()[0])
+    assert HEDGE.split(".")[0] not in render_answer(sure, plain, 80)
+    assert telegram_html(unsure)[0].startswith(f"<i>{HEDGE}</i>")
+    assert HEDGE.split(".")[0] not in telegram_html(sure)[0]
+    assert unsure.to_dict()["hedged"] is True and sure.to_dict()["hedged"] is False
+
+
+def test_a_hedge_line_outside_0_to_1_is_one_clear_error():
+    from retrieval.settings import SettingsError, Settings
+
+    for raw in ("1.5", "-0.1", "often"):
+        with pytest.raises(SettingsError, match="BOT_HEDGE_BELOW"):
+            Settings.from_env(environ={"BOT_HEDGE_BELOW": raw}, dotenv=Path("/nonexistent"))

@@ -11,6 +11,7 @@ import pytest
 
 from bot.console import Style, citation, render_answer, render_sources, run_chat
 from bot.wrap import visible_len, wrap
+from retrieval.types import HEDGE
 from tests.conftest import DEV_SET
 
 QUESTIONS = [json.loads(line)["q"] for line in DEV_SET.read_text().splitlines()[:8]]
@@ -26,7 +27,7 @@ class Terminal(io.StringIO):
 
 def unwrapped(answer) -> str:
     """What the console says for ``answer``, word for word, before any wrapping or emphasis."""
-    parts = [answer.answer_sentence]
+    parts = ([HEDGE] if answer.hedged else []) + [answer.answer_sentence]
     for i, hit in enumerate(answer.passages, 1):
         p = hit.passage
         parts += [f"[{i}]", hit.text, "Source:", citation(p.title, p.outlet, p.date, p.file)]

@@ -11,6 +11,7 @@ import json
 
 from bot.telegram.handlers import MORE_GONE
 from tests.botapi_standin import telegram_html_text, telegram_visible_units
+from retrieval.engine import Engine
 from tests.conftest import DEV_SET
 from tests.test_telegram import QUESTION, bot, run_bot, valid_reply  # noqa: F401 - fixtures
 
@@ -33,7 +34,8 @@ def test_a_reply_shows_little_before_expanding_and_keeps_the_answer_bold(botapi,
         if answer.declined:
             continue
         assert telegram_visible_units(reply.text) <= PHONE_SCREEN, (q, reply.text)
-        headline = telegram_html_text(reply.text.split("</b>")[0] + "</b>")
+        bold = reply.text[reply.text.index("<b>"):]  # after the hedge, when the answer is unsure
+        headline = telegram_html_text(bold.split("</b>")[0] + "</b>")
         assert answer.answer_sentence.startswith(headline.rstrip("…")), "the answering sentence opens in bold"
         assert f"<b>{answer.passages[0].sentence}"[:60] in reply.text.split("<blockquote>")[1], \
             "the excerpt carries the answering sentence in bold"
@@ -72,3 +74,27 @@ def test_declines_and_greetings_stay_short_without_buttons(botapi, bot):
     for update in (declined, start):
         [reply] = botapi.wait_for_replies(update)
         assert len(valid_reply(reply)) < 300 and botapi.buttons(reply) == []
+
+
+def test_an_unsure_answer_says_so_above_the_answer_and_keeps_its_buttons(botapi, run_bot, engine, embedder):
+    """With the hedge line at 1 every answer is unsure: the reply opens with the hedge in italics, then the
+    same bold answer, within a phone's screen, and the same buttons; at 0 no reply carries it."""
+    from retrieval.types import HEDGE
+
+    alice = botapi.new_user("Alice")
+    replies = {}
+    for line in (1.0, 0.0):
+        unsure = Engine(engine.settings.with_(hedge_below=line), embedder=embedder)
+        unsure.load()
+        runner = run_bot(answering=unsure)
+        [replies[line]] = botapi.wait_for_replies(botapi.send_text(alice, QUESTION))
+        runner.stop()
+    hedged, plain = replies[1.0], replies[0.0]
+    valid_reply(hedged)
+    assert hedged.text.startswith(f"<i>{HEDGE}</i>\n<b>")
+    assert HEDGE not in plain.text
+    answer = engine.answer(QUESTION)
+    for reply in (hedged, plain):  # the same answer under it (the hedge's line comes out of the phone's screen)
+        assert reply.text.split("</i>\n")[-1].startswith(f"<b>{answer.answer_sentence[:40]}")
+        assert telegram_visible_units(reply.text) <= PHONE_SCREEN
+    assert [b["text"] for b in botapi.buttons(hedged)] == [b["text"] for b in botapi.buttons(plain)] != []

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from html import escape, unescape
 
-from retrieval.types import UNUSABLE, Answer, Hit, Source
+from retrieval.types import HEDGE, UNUSABLE, Answer, Hit, Source
 
 TELEGRAM_LIMIT = 4096
 MIN_LIMIT = 200
@@ -80,6 +80,8 @@ def telegram_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
         sentence = fit(answer.answer_sentence, limit - units(head) - 7)
         # a sentence of control characters alone shows nothing, and Telegram refuses an empty message
         return [head + (f"<b>{sentence}</b>" if shown_units(sentence.strip()) else _declined(answer.question, limit - units(head)))]
+    if answer.hedged:
+        head += f"<i>{escape(HEDGE, quote=False)}</i>\n"
     return [_with_passages(head, answer.answer_sentence, answer.passages, limit)]
 
 
