@@ -319,9 +319,8 @@ class Engine:
             self._require()
             return Answer(question or "", declined=True, declined_reason=UNUSABLE, notice=notice)
         answer = compose(question, self.evidence(text), self.settings.top_k, self.policy,
-                         self._require()[1].readable, self.rules, self.calibration)
-        hedged = not answer.declined and answer.confidence < self.settings.hedge_below
-        return replace(answer, notice=notice, hedged=hedged) if notice or hedged else answer
+                         self._require()[1].readable, self.rules, self.calibration, self.settings.hedge_below)
+        return replace(answer, notice=notice) if notice else answer
 
     def evidence(self, text: str) -> Evidence:
         """Ranked passages for a cleaned question (search, then the optional reranker)."""

@@ -67,11 +67,9 @@ class Report:
             rows.append((f"  {group} declined ({asked})", f"{declined / asked:.3f}"))
         rows.append(("answerable wrongly declined", f"{self.in_declined:.3f}"))
         given = sum(n for _, n in self.answered.values())
-        for hedged, label in ((True, "hedged answers"), (False, "other answers")):
+        for hedged, label in ((True, "hedged answers"), (False, "other answers")) if given else ():
             right, n = self.answered.get(hedged, (0, 0))
-            if given:
-                rows.append((f"{label}: share / right",
-                             f"{n / given:.3f} / {right / n:.3f}" if n else f"{0:.3f} / -"))
+            rows.append((f"{label}: share / right", f"{n / given:.3f} / {right / n:.3f}" if n else f"{0:.3f} / -"))
         return rows + [
             ("most passages shown / longest", f"{self.max_passages} / {self.max_chars} chars"),
         ]
@@ -108,10 +106,12 @@ def evaluate(questions: list[Question], ask: Callable[[str], Answer]) -> Report:
         a = ask(q.q)
         r.max_passages = max(r.max_passages, len(a.passages))
         r.max_chars = max([r.max_chars] + [len(h.text) for h in a.passages])
+        # the rank of the first passage holding the answer, 0 for none (an off-topic question has none)
+        first = next((i for i, h in enumerate(a.passages[:5], 1) if contains_answer(h.text, q.answers)), 0) \
+            if q.answerable else 0
         if not a.declined:
-            right = q.answerable and bool(a.passages) and contains_answer(a.passages[0].text, q.answers)
             good, given = r.answered.get(a.hedged, (0, 0))
-            r.answered[a.hedged] = (good + right, given + 1)
+            r.answered[a.hedged] = (good + (first == 1), given + 1)
         if not q.answerable:
             r.n_ood += 1
             r.ood_declined += a.declined
@@ -123,8 +123,6 @@ def evaluate(questions: list[Question], ask: Callable[[str], Answer]) -> Report:
                 r.misses.append(f"off-topic answered: {q.q!r} -> {a.answer_sentence[:80]!r} {a.debug}")
             continue
         r.n_in += 1
-        ranks = [i for i, h in enumerate(a.passages[:5], 1) if contains_answer(h.text, q.answers)]
-        first = ranks[0] if ranks else 0
         r.hit1 += first == 1
         r.hit3 += 0 < first <= 3
         r.mrr5 += 1 / first if first else 0.0

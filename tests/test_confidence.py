@@ -121,7 +121,7 @@ def test_an_answer_under_the_hedge_line_is_shown_as_the_closest_match_on_every_d
     assert not sure.hedged and unsure.hedged and not unsure.declined
     assert unsure.passages == off.passages, "hedging changes what is said above the answer, not the answer"
     plain = Style(io.StringIO())  # not a terminal: plain text
-    assert render_answer(unsure, plain, 80).startswith(HEDGE.split()[0])
+    assert render_answer(unsure, plain, 80).startswith(HEDGE + "\n")
     assert HEDGE.split(".")[0] not in render_answer(sure, plain, 80)
     assert telegram_html(unsure)[0].startswith(f"<i>{HEDGE}</i>")
     assert HEDGE.split(".")[0] not in telegram_html(sure)[0]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 
 from bot.telegram.handlers import MORE_GONE
-from tests.botapi_standin import telegram_html_text, telegram_visible_units
 from retrieval.engine import Engine
+from tests.botapi_standin import telegram_html_text, telegram_visible_units
 from tests.conftest import DEV_SET
 from tests.test_telegram import QUESTION, bot, run_bot, valid_reply  # noqa: F401 - fixtures
 

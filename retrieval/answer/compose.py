@@ -35,8 +35,9 @@ def excerpt(r: Ranked, limit: int = MAX_EXCERPT_CHARS, rules: Rules = Rules()) -
 
 def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
             readable: Callable[[str], str] = str, rules: Rules = Rules(),
-            calibration: Calibration = Calibration()) -> Answer:
-    """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``)."""
+            calibration: Calibration = Calibration(), hedge_below: float = 0.0) -> Answer:
+    """The answer to show; ``readable`` mends the displayed sentence and excerpts (see ``Searcher.readable``);
+    hedged when its confidence is under ``hedge_below`` (``Settings.hedge_below``)."""
     reason = decide(ev, policy, rules)
     # as many again for "More": cheap, all ranked; none to show when declining
     hits = () if reason else tuple(_hit(r, readable, rules) for r in ev.ranked[: 2 * top_k])
@@ -49,8 +50,9 @@ def compose(question: str, ev: Evidence, top_k: int, policy: DeclinePolicy,
                      **{k: round(v, 3) for k, v in seen.items()})
     if reason:
         return Answer(question, declined=True, declined_reason=reason, debug=debug)
+    sure = round(calibration.probability(seen), 3)
     return Answer(question, passages=hits, answer_sentence=hits[0].sentence, debug=debug, more=more,
-                  confidence=round(calibration.probability(seen), 3))
+                  confidence=sure, hedged=sure < hedge_below)
 
 
 def _hit(r: Ranked, readable: Callable[[str], str], rules: Rules) -> Hit:
