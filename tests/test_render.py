@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.telegram.render import TELEGRAM_LIMIT, fit, sources_html, telegram_html, units
-from retrieval.types import UNUSABLE, Answer, Hit, Passage, Sentence, Source
+from retrieval.types import HEDGE, UNUSABLE, Answer, Hit, Passage, Sentence, Source
 from tests.botapi_standin import telegram_html_text, telegram_units
 
 
@@ -27,6 +27,16 @@ def answer(sentence: str, *hits: Hit, notice: str = "") -> Answer:
 def shown(html: str) -> str:
     """What Telegram would show; fails the test when Telegram would refuse the HTML."""
     return telegram_html_text(html)
+
+
+def test_an_unsure_answer_opens_with_the_hedge_with_or_without_passages():
+    for hits in ((hit("Relations began in 1992."),), ()):
+        unsure = Answer("q?", passages=hits, answer_sentence="Relations began in 1992.", hedged=True)
+        [msg] = telegram_html(unsure)
+        assert msg.startswith(f"<i>{HEDGE}</i>\n<b>Relations began in 1992.</b>")
+        assert shown(msg).startswith(HEDGE)
+        [sure] = telegram_html(Answer("q?", passages=hits, answer_sentence="Relations began in 1992."))
+        assert HEDGE not in sure
 
 
 def test_answer_sentence_is_bold_and_each_passage_is_cited():

@@ -76,12 +76,12 @@ def telegram_html(answer: Answer, limit: int = TELEGRAM_LIMIT) -> list[str]:
     head = f"<i>{notice}</i>\n\n" if notice else ""
     if answer.declined or not (answer.passages or answer.answer_sentence.strip()):
         return [head + _declined(answer.question, limit - units(head))]
+    if answer.hedged:
+        head += f"<i>{escape(HEDGE, quote=False)}</i>\n"
     if not answer.passages:
         sentence = fit(answer.answer_sentence, limit - units(head) - 7)
         # a sentence of control characters alone shows nothing, and Telegram refuses an empty message
         return [head + (f"<b>{sentence}</b>" if shown_units(sentence.strip()) else _declined(answer.question, limit - units(head)))]
-    if answer.hedged:
-        head += f"<i>{escape(HEDGE, quote=False)}</i>\n"
     return [_with_passages(head, answer.answer_sentence, answer.passages, limit)]
 
 
