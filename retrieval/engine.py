@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answer.compose import DeclinePolicy, compose
+from retrieval.ingest.articles import without_dateline
 from retrieval.ingest.articles import Corpus, list_corpus, read_corpus
 from retrieval.progress import stage
 from retrieval.embed.batching import MicroBatcher
@@ -49,8 +50,9 @@ def text_key(text: str) -> bytes:
 # What cleaning and splitting make of the same files, kept apart from the stores' file formats (a 1M-passage
 # archive is not re-read for a format it does not need): a build from another version is served with a notice
 # saying `newsbot index` cuts it again, reusing the vectors of every text that did not change. 0: before it was recorded; 1: sentences do not end
-# inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py)
-TEXT_VERSION = 1
+# inside an initialism ("C.S.C.") or after a title before a name ("Fr. Sorin") (split.py); 2: a sentence's vector
+# is of its text without the dateline it opens with
+TEXT_VERSION = 2
 INDEX_AGAIN = "Run `newsbot index` to cut them again (the vectors of unchanged text are reused)."
 BUILD_BATCH_ARTICLES = 256  # articles read, embedded and written at a time: memory stays bounded
 
@@ -144,7 +146,10 @@ class Engine:
                     a, self.settings.passage_min_words, self.settings.passage_max_words)]
                 if not passages:
                     continue
-                texts = [p.context_text for p in passages] + [s.text for p in passages for s in p.sentences]
+                # a sentence without the dateline it opens with: where and when the story was filed is not
+                # what the sentence states ("Nur-Sultan, June 6 (Xinhua) – Wang Yi ..." is not about Nur-Sultan)
+                texts = [p.context_text for p in passages] + [without_dateline(s.text) or s.text
+                                                              for p in passages for s in p.sentences]
                 keys = np.array([text_key(t) for t in texts], dtype="S20")
                 vectors, fresh, old = self._embed(texts, keys, previous, progress)
                 embedded, reused, total = embedded + fresh, reused + old, total + len(passages)

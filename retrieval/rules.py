@@ -83,7 +83,6 @@ _REGISTERED = (
     Rule("lead_names", "rank", "retrieval.rank.rules.lead_names", "lead_tokens", "none"),
     Rule("pronoun_context", "rank", "retrieval.rank.rules.pronoun_context", "with_antecedents", "unchanged"),
     Rule("shape_decline", "decide", "retrieval.answer.rules.shape_decline", "shape_decline", "never"),
-    Rule("dateline_decline", "decide", "retrieval.answer.rules.dateline_decline", "dateline_decline", "never"),
     Rule("name_decline", "decide", "retrieval.answer.rules.name_decline", "name_decline", "never"),
     Rule("negation_decline", "decide", "retrieval.answer.rules.negation_decline", "negation_decline", "never"),
     Rule("furniture", "compose", "retrieval.answer.rules.furniture", "furniture", "never"),

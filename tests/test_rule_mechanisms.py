@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from retrieval.engine import Engine
+from retrieval.ingest.articles import without_dateline
 from retrieval.query.analyse import analyse
 from retrieval.rank.search import Evidence
 from retrieval.rules import BUILD_RULES, RULES, Rules
@@ -197,15 +198,20 @@ def test_shape_decline_does_not_fire_when_the_sentence_states_a_number(engines):
     assert not answer.declined
 
 
-def test_dateline_decline_declines_a_date_beside_only_the_datelines_place():
-    lead = HARBOUR.split("\n")[2].split(". ")[0] + "."  # "Portville, April 11 (Coast Courier) – Tomas Varga ..."
-    question = analyse("When was the city of Portville founded?")
-    reason = Rules().use("dateline_decline")(question, lead)
-    assert "shares none" in reason
-    assert Rules(frozenset({"dateline_decline"})).use("dateline_decline")(question, lead) == ""
-    # does not fire when the sentence shares a telling word outside its dateline, or the question asks no date
-    assert Rules().use("dateline_decline")(analyse("When did Tomas Varga open the terminal?"), lead) == ""
-    assert Rules().use("dateline_decline")(analyse("What did the city of Portville found?"), lead) == ""
+def test_a_sentence_is_embedded_without_the_dateline_it_opens_with(engines, embedder):
+    # where and when the story was filed is not what its first sentence states: a question about the place
+    # should not meet the sentence by the dateline's words
+    data = engines[""]._require()[0]
+    rows = np.arange(len(data))
+    for passage, vectors in zip(data.passages(rows), data.sentence_vectors(rows)):
+        if passage.sentences[0].text.startswith("Portville, April 11 (Coast Courier)"):
+            break
+    else:
+        raise AssertionError("the dateline sentence was not indexed")
+    bare, whole = embedder.encode([without_dateline(passage.sentences[0].text), passage.sentences[0].text])
+    assert float(vectors[0] @ bare) > 0.99 > float(vectors[0] @ whole)
+    # the sentence that follows it is embedded as it is
+    assert float(vectors[1] @ embedder.encode([passage.sentences[1].text])[0]) > 0.99
 
 
 def test_name_decline_declines_a_who_question_whose_sentence_names_only_the_asked_names(engines):
@@ -228,9 +234,9 @@ TOWER = "\n".join([
 FERRY = "\n".join([
     "Lake ferry keeps its summer timetable",
     "",
-    "Northmere, June 2 (Lake Ledger) – The ferry to Heron Island runs every hour from May to October. "
-    "It does not run from December to March, when ice covers the lake. The crossing takes twenty minutes "
-    "and is pleasant in calm weather. Tickets are sold at the pier kiosk and on board.",
+    "Northmere, June 2 (Lake Ledger) – The crossing to Heron Island takes twenty minutes and is pleasant "
+    "in calm weather. The ferry runs every hour from May to October. It does not run from December to "
+    "March, when ice covers the lake. Tickets are sold at the pier kiosk and on board.",
 ])
 
 

@@ -2,8 +2,8 @@
 
 The bot declines when the evidence is weak: the best sentence is not close in meaning to the question and
 the question's rarer content words are missing from the best passage (the confidence below its threshold);
-or a decline rule of the registry (``answer/rules/``: ``shape_decline``, ``dateline_decline``,
-``name_decline``) finds the best sentence cannot be the answer.
+or a decline rule of the registry (``answer/rules/``: ``shape_decline``, ``name_decline``,
+``negation_decline``) finds the best sentence cannot be the answer.
 """
 
 from __future__ import annotations

@@ -155,11 +155,11 @@ def opening_dateline(text: str) -> re.Match | None:
     return _DATELINE_PAREN.match(text) or _DATELINE_OUTLET.match(text)
 
 
-def without_dateline_place(text: str) -> str:
-    """``text`` without the place of a dateline it opens with ("Nur-Sultan, June 6 (Xinhua) – ..."):
-    where the story was filed, not what it is about."""
+def without_dateline(text: str) -> str:
+    """``text`` without the dateline it opens with (place, date and outlet): when and where the story
+    was filed, not a fact the sentence states."""
     m = opening_dateline(text)
-    return text[:m.start("place")] + text[m.end("place"):] if m else text
+    return text[m.end():] if m else text
 
 
 def unglue(text: str, is_word: Callable[[str], bool] | None = None) -> str:
