@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--every", type=float, metavar="MINUTES",
                        help="minutes between polls (env BOT_WATCH_MINUTES; default 30)")
     watch.add_argument("--once", action="store_true", help="poll once and exit (for cron); exit 2 on any problem")
-    rep = sub.add_parser("report", help="what people asked, what the articles do not answer, feedback (env BOT_DB_PATH)")
+    rep = sub.add_parser("report", help="what people asked, what the articles do not answer or barely cover, feedback "
+                         "(env BOT_DB_PATH)")
     rep.add_argument("--days", type=_days, default=30, help="how many days back, today included (default: %(default)s)")
     rep.add_argument("--json", action="store_true", help="print the report as one JSON object")
     rep.add_argument("--html", type=Path, metavar="FILE", help="also write it as a self-contained HTML page with charts")

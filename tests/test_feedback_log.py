@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ import pytest
 from retrieval.feedback.db import connect, forget
 from retrieval.feedback.log import QUESTION_CHARS, Asker, QuestionLog
 from retrieval.feedback.privacy import Salt, salt_path
+from retrieval.feedback.report import build_report, read_log
 from retrieval.settings import PROJECT_ROOT, Settings
 from retrieval.types import Answer
 from tests.feedback_helpers import read_only, rows, write_locked
@@ -46,10 +48,23 @@ def test_a_row_holds_the_door_hashed_user_question_decline_sources_and_latency(e
     assert (first["door"], first["chat_type"], first["question"], first["declined"]) == (
         "telegram", "private", ANSWERED, 0)
     assert '"001_c0144ea105606dd7.txt"' in first["sources"] and first["latency_ms"] > 0
+    assert (first["hedged"], first["confidence"]) == (int(answered.answer.hedged),
+                                                      round(answered.answer.confidence, 4)) != (0, 0.0)
     assert (second["door"], second["declined"], second["sources"]) == ("console", 1, "[]")
     assert second["reason"] == declined.answer.declined_reason != ""
     assert first["user_hash"] == Salt.beside(db).user(123456789) != second["user_hash"]
     assert "123456789" not in db.read_bytes().decode("latin-1"), "the raw user id is never stored"
+
+
+def test_a_row_holds_whether_the_answer_was_hedged_and_its_confidence(tmp_path):
+    db = tmp_path / "log.sqlite"
+    log = open_log(db)
+    log.asked(Asker("ask", "me"), "unsure", Answer("unsure", confidence=0.41237, hedged=True), 1.0)
+    log.asked(Asker("ask", "me"), "sure", Answer("sure", confidence=0.9), 1.0)
+    log.asked(Asker("ask", "me"), "declined", Answer("declined", declined=True, declined_reason="off"), 1.0)
+    assert log.close()
+    assert [(r["question"], r["hedged"], r["confidence"]) for r in rows(db)] == [
+        ("unsure", 1, 0.4124), ("sure", 0, 0.9), ("declined", 0, 0.0)]
 
 
 def test_the_salt_is_made_once_beside_the_database_and_kept_private(tmp_path):
@@ -138,6 +153,114 @@ def test_forget_deletes_one_users_questions_and_ratings_only(tmp_path):
     assert [r["user_hash"] for r in rows(db, "ratings")] == [Salt.beside(db).user(1002)]
     assert forget(db, "1001") == (0, 0)
     assert forget(tmp_path / "none.sqlite", "1001") == (0, 0)
+
+
+# --------------------------------------------------------------------------- an older file
+
+# the schema as the log wrote it before it kept hedged and confidence (user_version 1), its comments left out
+SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS questions (
+    answer_id  TEXT PRIMARY KEY,
+    at         REAL NOT NULL,
+    door       TEXT NOT NULL,
+    chat_type  TEXT NOT NULL,
+    user_hash  TEXT NOT NULL,
+    question   TEXT NOT NULL,
+    declined   INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    sources    TEXT NOT NULL,
+    latency_ms REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS questions_at ON questions(at);
+CREATE INDEX IF NOT EXISTS questions_user ON questions(user_hash);
+CREATE TABLE IF NOT EXISTS ratings (
+    answer_id TEXT NOT NULL,
+    user_hash TEXT NOT NULL,
+    up        INTEGER NOT NULL,
+    at        REAL NOT NULL,
+    PRIMARY KEY (answer_id, user_hash)
+);
+CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at);
+PRAGMA user_version = 1;
+"""
+OLD_SOURCES = '[["001_c0144ea105606dd7.txt", "30 years of diplomatic relations"]]'
+COLUMNS = ["answer_id", "at", "door", "chat_type", "user_hash", "question", "declined", "reason", "sources",
+           "latency_ms", "hedged", "confidence"]
+
+
+def version_1_log(db: Path) -> None:
+    """A log file as the code before this schema made it (WAL mode), holding one answered question."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.executescript(SCHEMA_V1)
+    conn.execute("INSERT INTO questions VALUES ('old1', ?, 'console', '', 'oldhash', ?, 0, '', ?, 12.5)",
+                 (time.time(), ANSWERED, OLD_SOURCES))
+    conn.close()
+
+
+def schema(db: Path) -> tuple[int, list[str]]:
+    conn = sqlite3.connect(db)
+    try:
+        return (conn.execute("PRAGMA user_version").fetchone()[0],
+                [r[1] for r in conn.execute("PRAGMA table_info(questions)")])
+    finally:
+        conn.close()
+
+
+def test_a_version_1_log_keeps_its_rows_gains_the_columns_and_reports(embedder, tmp_path):
+    db = tmp_path / "log.sqlite"
+    version_1_log(db)
+    [before], _ = read_log(db, 0)  # the report reads it before any writer upgraded it
+    assert (before.answer_id, before.hedged, before.confidence) == ("old1", False, 0)
+    log = open_log(db)
+    log.asked(Asker("ask", "me"), "Who won the mayoral election?", Answer("q", confidence=0.3, hedged=True), 1.0)
+    assert log.close()
+    version, columns = schema(db)
+    assert (version, columns) == (2, COLUMNS)
+    old, new = rows(db)
+    assert {k: old[k] for k in ("answer_id", "question", "sources", "latency_ms", "hedged", "confidence")} == {
+        "answer_id": "old1", "question": ANSWERED, "sources": OLD_SOURCES, "latency_ms": 12.5, "hedged": 0,
+        "confidence": 0.0}
+    assert (new["hedged"], new["confidence"]) == (1, 0.3)
+    report = build_report(*read_log(db, 0), embedder.encode, days=1)
+    assert (report["questions"], report["declined"], report["hedged"]) == (2, 0, 1)
+    assert report["unsure"] == [{"q": "Who won the mayoral election?", "count": 1, "also": []}]
+    assert forget(db, "me") == (1, 0) and [r["answer_id"] for r in rows(db)] == ["old1"]
+
+
+def test_two_connections_upgrading_one_version_1_file_at_once_both_open_it(tmp_path):
+    """Both read version 1 while a third holds the write lock; the second to get the lock finds the file
+    upgraded already and adds nothing (adding a column twice would fail)."""
+    db = tmp_path / "log.sqlite"
+    version_1_log(db)
+    opened: list[sqlite3.Connection] = []
+    failed: list[Exception] = []
+
+    def open_it() -> None:
+        try:
+            opened.append(connect(db, busy_ms=5000))
+        except sqlite3.Error as exc:
+            failed.append(exc)
+
+    with write_locked(db):
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)  # both are waiting for the lock, past their first look at the version
+    for t in threads:
+        t.join(10)
+    for conn in opened:
+        conn.close()
+    assert failed == [] and len(opened) == 2
+    assert schema(db) == (2, COLUMNS)
+    assert [r["answer_id"] for r in rows(db)] == ["old1"]
+
+
+def test_a_new_file_gets_the_whole_schema_at_once(tmp_path):
+    db = tmp_path / "log.sqlite"
+    connect(db).close()
+    connect(db).close()  # opening it again changes nothing
+    assert schema(db) == (2, COLUMNS)
 
 
 # --------------------------------------------------------------------------- faults

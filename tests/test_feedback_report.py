@@ -165,6 +165,34 @@ def test_report_prints_text_json_and_html_and_forget_empties_it(tmp_path):
     assert read_log(db, 0)[0][0].question == "who won the mayor race"
 
 
+def test_report_counts_hedged_answers_and_lists_their_questions_most_asked_first(tmp_path):
+    db = tmp_path / "log.sqlite"
+    log = QuestionLog(db, Salt.beside(db))
+    for question, hedged in (("Who won the mayoral election?", True), ("When was the bridge built?", True),
+                             ("who won the mayor race", True), ("when was diplomatic relations established?", False)):
+        log.asked(Asker("console", "alice"), question, Answer(question, confidence=0.3 if hedged else 0.9,
+                                                              hedged=hedged), 12.0)
+    log.asked(Asker("console", "alice"), "What is the capital of Peru?",
+              Answer("What is the capital of Peru?", declined=True, declined_reason="off"), 12.0)
+    assert log.close()
+    page = tmp_path / "report.html"
+    text = cli("report", "--html", str(page), db=db)
+    assert text.returncode == 0, text.stderr
+    assert "5 questions, 1 declined (20%), 3 hedged (60%)." in text.stdout
+    assert ("\nAnswered unsure, grouped (what the articles barely cover):\n"
+            "     2  Who won the mayoral election?  (also: who won the mayor race)\n"
+            "     1  When was the bridge built?\n\n") in text.stdout
+    html = page.read_text(encoding="utf-8")
+    assert "<b>3 (60%)</b>hedged" in html
+    assert "<h2>Answered unsure, grouped: what the articles barely cover</h2>\n<table>" in html
+    assert "<td class=n>2</td><td>Who won the mayoral election?</td><td>who won the mayor race</td>" in html
+    shown = json.loads(cli("report", "--json", db=db).stdout)
+    assert (shown["questions"], shown["declined"], shown["hedged"]) == (5, 1, 3)
+    assert shown["unsure"] == [{"q": "Who won the mayoral election?", "count": 2, "also": ["who won the mayor race"]},
+                               {"q": "When was the bridge built?", "count": 1, "also": []}]
+    assert shown["unanswered"] == [{"q": "What is the capital of Peru?", "count": 1, "also": []}]
+
+
 def test_report_without_a_log_and_bad_days_are_one_clear_line(tmp_path):
     missing = cli("report", db=tmp_path / "none.sqlite")
     assert missing.returncode == 2 and missing.stderr.strip().count("\n") == 0

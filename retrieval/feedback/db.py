@@ -1,4 +1,5 @@
-"""The log's SQLite file: its schema, connections in WAL mode, write transactions, and forgetting one user.
+"""The log's SQLite file: its schema (and upgrading an older file's), connections in WAL mode, write
+transactions, and forgetting one user.
 
 WAL mode lets the bot and a console chat (two processes) write the same file: a writer waits up to
 ``busy_ms`` for the other's short transaction.
@@ -23,7 +24,9 @@ CREATE TABLE IF NOT EXISTS questions (
     declined   INTEGER NOT NULL,
     reason     TEXT NOT NULL,
     sources    TEXT NOT NULL,      -- JSON [[file, title], ...] of the passages shown
-    latency_ms REAL NOT NULL
+    latency_ms REAL NOT NULL,
+    hedged     INTEGER NOT NULL DEFAULT 0,  -- shown as unsure (confidence under BOT_HEDGE_BELOW)
+    confidence REAL NOT NULL DEFAULT 0      -- Answer.confidence, 0-1; 0 when declined
 );
 CREATE INDEX IF NOT EXISTS questions_at ON questions(at);
 CREATE INDEX IF NOT EXISTS questions_user ON questions(user_hash);
@@ -35,8 +38,18 @@ CREATE TABLE IF NOT EXISTS ratings (
     PRIMARY KEY (answer_id, user_hash)
 );
 CREATE INDEX IF NOT EXISTS ratings_at ON ratings(at);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 """
+VERSION = 2
+# what brings a file from the version it has to the next, its rows kept: version 1 did not log hedged and
+# confidence, so its rows read as not hedged, confidence 0 (the columns go last, where SCHEMA has them too)
+UPGRADES = {
+    1: """
+ALTER TABLE questions ADD COLUMN hedged INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE questions ADD COLUMN confidence REAL NOT NULL DEFAULT 0;
+PRAGMA user_version = 2;
+""",
+}
 
 
 def connect(path: Path, busy_ms: int = 2000) -> sqlite3.Connection:
@@ -64,14 +77,27 @@ def _open(path: Path, busy_ms: int) -> sqlite3.Connection:
         if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() != "wal":
             raise sqlite3.OperationalError(f"{path} cannot use WAL mode")
         conn.execute("PRAGMA synchronous = NORMAL")
-        if conn.execute("PRAGMA user_version").fetchone()[0] < 1:
-            with transaction(conn):  # the write lock first (waited for), then every statement of the schema
-                for statement in _statements(SCHEMA):
-                    conn.execute(statement)
+        if _version(conn) < VERSION:
+            with transaction(conn):  # the write lock first (waited for), then the schema or upgrade
+                _upgrade(conn)
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Create the schema in a new file, or add what an older one lacks (its rows kept). Run under the write
+    lock, and the version read again there: another process may have upgraded the file since, and an
+    ``ALTER TABLE`` run twice fails where ``CREATE ... IF NOT EXISTS`` does not."""
+    version = _version(conn)
+    scripts = [SCHEMA] if version < 1 else [UPGRADES[v] for v in range(version, VERSION)]
+    for statement in _statements("".join(scripts)):
+        conn.execute(statement)
 
 
 def _statements(script: str) -> list[str]:

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 QUESTION_CHARS = 500  # longer questions are stored cut: enough to see what was asked, not a dump of pasted text
 DOORS = ("telegram", "console", "ask")
 PRUNE_EVERY = 3600.0  # seconds between retention sweeps of a long-running writer
+# named in the INSERT rather than by position, so the order of a file's columns (an upgraded one adds them last)
+# never matters
+QUESTION_COLUMNS = ("answer_id", "at", "door", "chat_type", "user_hash", "question", "declined", "reason", "sources",
+                    "latency_ms", "hedged", "confidence")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class QuestionRow:
     reason: str
     sources: tuple[tuple[str, str], ...]
     latency_ms: float
+    hedged: bool = False  # shown as unsure; False for rows logged before the log kept it
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -154,7 +160,8 @@ class QuestionLog:
         sources = tuple(dict.fromkeys((_text(h.passage.file), _text(h.passage.title)) for h in answer.passages))
         row = QuestionRow(secrets.token_urlsafe(8), self._clock(), asker.door, _text(asker.chat_type),
                           self.user_hash(asker.user), _text(question[:QUESTION_CHARS]), answer.declined,
-                          _text(answer.declined_reason), sources, round(latency_ms, 2))
+                          _text(answer.declined_reason), sources, round(latency_ms, 2), bool(answer.hedged),
+                          round(float(answer.confidence), 4))
         self._put(row)
         return row.answer_id
 
@@ -296,9 +303,11 @@ class _Writer:
             self._prune(conn)
             with transaction(conn):
                 conn.executemany(
-                    "INSERT OR IGNORE INTO questions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT OR IGNORE INTO questions ({', '.join(QUESTION_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(QUESTION_COLUMNS))})",
                     [(r.answer_id, r.at, r.door, r.chat_type, r.user_hash, r.question, int(r.declined), r.reason,
-                      json.dumps([list(s) for s in r.sources], ensure_ascii=False), r.latency_ms)
+                      json.dumps([list(s) for s in r.sources], ensure_ascii=False), r.latency_ms, int(r.hedged),
+                      r.confidence)
                      for r in items if isinstance(r, QuestionRow)])
                 conn.executemany(
                     "INSERT INTO ratings VALUES (?, ?, ?, ?) ON CONFLICT (answer_id, user_hash) "

@@ -1,11 +1,13 @@
-"""The operator's report: what was asked, what the articles do not answer, and whether answers helped.
+"""The operator's report: what was asked, what the articles do not answer or barely cover, and whether
+answers helped.
 
 ``build_report`` turns logged rows into one plain dict (what ``newsbot report --json``
-prints and ``report_html`` draws). The unanswered questions are grouped when they
-ask the same thing: exact repeats first (case, spacing and end punctuation
-ignored), then by embedding similarity, greedily: the most-asked question leads a
-group, and each next one joins the group whose leader it is most similar to when
-the cosine similarity is at least ``GROUP_SIMILARITY``, else it leads a new group.
+prints and ``report_html`` draws). The unanswered questions, and apart from them those
+answered unsure (hedged), are grouped when they ask the same thing: exact repeats first
+(case, spacing and end punctuation ignored), then by embedding similarity, greedily: the
+most-asked question leads a group, and each next one joins the group whose leader it is
+most similar to when the cosine similarity is at least ``GROUP_SIMILARITY``, else it
+leads a new group.
 
 >>> rows, ratings = read_log(settings.db_path, since=time.time() - 30 * 86400)   # doctest: +SKIP
 >>> build_report(rows, ratings, embedder.encode, days=30)["unanswered"][:1]     # doctest: +SKIP
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.feedback.log import QuestionRow, Rating
+from retrieval.feedback.log import QUESTION_COLUMNS, QuestionRow, Rating
 from retrieval.types import UNUSABLE
 
 # All-MiniLM-L6-v2 cosine similarity at which two unanswered questions count as one request. Measured on
@@ -33,8 +35,8 @@ from retrieval.types import UNUSABLE
 # 0.80 keeps "asks the same thing" strict: a wrongly split group still shows, twice; a wrongly merged
 # one hides a request behind another's wording (the "also" wordings show what was merged).
 GROUP_SIMILARITY = 0.8
-LIST_LENGTH = 20  # entries per ranked list (unanswered groups, articles, most thumbs-down)
-ALSO = 3  # other wordings shown per unanswered group
+LIST_LENGTH = 20  # entries per ranked list (unanswered and unsure groups, articles, most thumbs-down)
+ALSO = 3  # other wordings shown per group
 
 
 def read_log(path: Path, since: float) -> tuple[list[QuestionRow], list[Rating]]:
@@ -48,15 +50,21 @@ def read_log(path: Path, since: float) -> tuple[list[QuestionRow], list[Rating]]
             return [], []
         questions = [
             QuestionRow(a, at, door, chat, user, q, bool(declined), reason,
-                        tuple(tuple(s) for s in json.loads(sources)), latency)
-            for a, at, door, chat, user, q, declined, reason, sources, latency in conn.execute(
-                "SELECT answer_id, at, door, chat_type, user_hash, question, declined, reason, sources, latency_ms "
-                "FROM questions WHERE at >= ? ORDER BY at", (since,))]
+                        tuple(tuple(s) for s in json.loads(sources)), latency, bool(hedged), confidence)
+            for a, at, door, chat, user, q, declined, reason, sources, latency, hedged, confidence in conn.execute(
+                f"SELECT {', '.join(_columns(conn))} FROM questions WHERE at >= ? ORDER BY at", (since,))]
         ratings = [Rating(a, u, bool(up), at) for a, u, up, at in conn.execute(
             "SELECT answer_id, user_hash, up, at FROM ratings WHERE at >= ? ORDER BY at", (since,))]
     finally:
         conn.close()
     return questions, ratings
+
+
+def _columns(conn: sqlite3.Connection) -> list[str]:
+    """The questions' columns to select, 0 for those a file not yet upgraded lacks (read-only here, the report
+    cannot add them; its rows read as not hedged, confidence 0)."""
+    has = {r[1] for r in conn.execute("PRAGMA table_info(questions)")}
+    return [c if c in has else "0" for c in QUESTION_COLUMNS]
 
 
 def build_report(questions: Sequence[QuestionRow], ratings: Sequence[Rating],
@@ -68,13 +76,16 @@ def build_report(questions: Sequence[QuestionRow], ratings: Sequence[Rating],
     now = time.time() if now is None else now
     latencies = [q.latency_ms for q in questions]
     unanswered = [q.question for q in questions if q.declined and q.reason != UNUSABLE and q.question.strip()]
+    unsure = [q.question for q in questions if q.hedged and q.question.strip()]
     return {
         "days": days,
         "questions": len(questions),
         "declined": sum(q.declined for q in questions),
+        "hedged": sum(q.hedged for q in questions),
         "doors": dict(Counter(q.door for q in questions).most_common()),
         "feedback": {"up": sum(r.up for r in ratings), "down": sum(not r.up for r in ratings)},
         "unanswered": group_questions(unanswered, encode, similarity)[:LIST_LENGTH],
+        "unsure": group_questions(unsure, encode, similarity)[:LIST_LENGTH],
         "top_articles": top_articles(questions),
         "most_down": most_down(questions, ratings),
         "latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
@@ -169,24 +180,33 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
 
 def report_text(report: dict) -> str:
     """The report as plain text for a terminal."""
-    n, declined = report["questions"], report["declined"]
-    share = f"{declined / n:.0%}" if n else "-"
+    n, declined, hedged = report["questions"], report["declined"], report["hedged"]
     lat = report["latency_ms"]
-    lines = [f"Last {report['days']} days: {n} questions, {declined} declined ({share}).",
+    lines = [f"Last {report['days']} days: {n} questions, {declined} declined ({_share(declined, n)}), "
+             f"{hedged} hedged ({_share(hedged, n)}).",
              f"Feedback: {report['feedback']['up']} 👍, {report['feedback']['down']} 👎.",
              f"Latency: p50 {_ms(lat['p50'])}, p95 {_ms(lat['p95'])}."]
     if report["doors"]:
         lines.append("Doors: " + ", ".join(f"{d} {c}" for d, c in report["doors"].items()) + ".")
     lines += ["", "Questions per day (declined):"]
     lines += [f"  {d['day']}  {d['questions']:4d} ({d['declined']})" for d in report["per_day"] if d["questions"]]
-    lines += ["", "Unanswered, grouped (the articles to write next):"]
-    lines += [f"  {g['count']:4d}  {g['q']}" + (f"  (also: {'; '.join(g['also'])})" if g["also"] else "")
-              for g in report["unanswered"]] or ["  none"]
+    lines += ["", "Unanswered, grouped (the articles to write next):", *_grouped(report["unanswered"])]
+    lines += ["", "Answered unsure, grouped (what the articles barely cover):", *_grouped(report["unsure"])]
     lines += ["", "Articles cited most:"]
     lines += [f"  {a['count']:4d}  {a['title']} ({a['file']})" for a in report["top_articles"]] or ["  none"]
     lines += ["", "Answers with the most 👎:"]
     lines += [f"  {r['down']:4d} 👎 {r['up']:2d} 👍  {r['q']}" for r in report["most_down"]] or ["  none"]
     return "\n".join(lines)
+
+
+def _grouped(groups: list[dict]) -> list[str]:
+    """Unanswered and unsure groups (``group_questions``) as the same lines, so both read alike."""
+    return [f"  {g['count']:4d}  {g['q']}" + (f"  (also: {'; '.join(g['also'])})" if g["also"] else "")
+            for g in groups] or ["  none"]
+
+
+def _share(count: int, n: int) -> str:
+    return f"{count / n:.0%}" if n else "-"
 
 
 def _ms(value: float | None) -> str:

@@ -26,10 +26,11 @@ svg text{font:11px system-ui,sans-serif;fill:#444}
 
 def report_html(report: dict, title: str = "Newsbot: what people asked") -> str:
     """The whole page for a ``build_report`` dict."""
-    n, declined = report["questions"], report["declined"]
+    n, declined, hedged = report["questions"], report["declined"], report["hedged"]
     up, down = report["feedback"]["up"], report["feedback"]["down"]
     lat = report["latency_ms"]
     figures = [("questions", n), ("declined", f"{declined} ({declined / n:.0%})" if n else "0"),
+               ("hedged", f"{hedged} ({hedged / n:.0%})" if n else "0"),
                ("rated up / down", f"{up} / {down}"), ("latency p50", _ms(lat["p50"])), ("latency p95", _ms(lat["p95"]))]
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -45,9 +46,8 @@ def report_html(report: dict, title: str = "Newsbot: what people asked") -> str:
         f'<span class=key style="background:{DECLINED}"></span>declined</p>',
         per_day_svg(report["per_day"]),
         "<h2>Feedback</h2>", feedback_svg(up, down),
-        "<h2>Unanswered questions, grouped: the articles to write next</h2>",
-        _table(["asked", "question", "also asked as"],
-               [[g["count"], g["q"], "; ".join(g["also"])] for g in report["unanswered"]]),
+        "<h2>Unanswered questions, grouped: the articles to write next</h2>", _groups(report["unanswered"]),
+        "<h2>Answered unsure, grouped: what the articles barely cover</h2>", _groups(report["unsure"]),
         "<h2>Articles cited most</h2>",
         _table(["answers", "title", "file"], [[a["count"], a["title"], a["file"]] for a in report["top_articles"]]),
         "<h2>Answers rated down most</h2>",
@@ -113,6 +113,11 @@ def feedback_svg(up: int, down: int, width: int = 1040, height: int = 46) -> str
 def _ticks(top: int) -> list[int]:
     step = max(1, -(-top // 4))
     return list(range(0, top + 1, step))
+
+
+def _groups(groups: list[dict]) -> str:
+    """Unanswered and unsure groups (``group_questions``) in one kind of table, so both read alike."""
+    return _table(["asked", "question", "also asked as"], [[g["count"], g["q"], "; ".join(g["also"])] for g in groups])
 
 
 def _table(head: list[str], rows: list[list]) -> str:
