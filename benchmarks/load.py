@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         env.update(PYTHONPATH=str(ROOT), BOT_CORPUS_DIR=str(ROOT / "seeds"),
                    BOT_INDEX_DIR=str(args.index_dir or Path(tmp) / "index"), BOT_QUESTIONS_PER_MINUTE="0",
                    BOT_INDEX_CHECK_SECONDS="0", BOT_LOG_LEVEL="WARNING", TELEGRAM_BOT_TOKEN=standin.token,
+                   BOT_DB_PATH=str(Path(tmp) / "log.sqlite"),  # logged as in service, not into the operator's log
                    TELEGRAM_API_BASE_URL=standin.root_url)
         log_path = Path(tmp) / "bot.log"
         with open(log_path, "w") as log:
