@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.ingest.articles import is_metadata_line
 from retrieval.rank.shapes import has_shape
 from retrieval.text.polarity import negates
 from retrieval.text.words import fold
@@ -110,9 +111,14 @@ def saturated_bm25(bm25: np.ndarray, half: float) -> np.ndarray:
     return bm25 / top if top > 0 else np.zeros_like(bm25)
 
 
-def sentence_shapes(p: Passage, kind: str) -> tuple[bool, ...]:
-    """Per sentence: does it have the asked-for shape (a date, a number, the article's own outlet...)?"""
-    return tuple(has_shape(s.text, kind, p.outlet, p.date, p.byline) for s in p.sentences)
+def sentence_shapes(p: Passage, kind: str, about_article: bool = False) -> tuple[bool, ...]:
+    """Per sentence: does it have the asked-for shape (a date, a number, the article's own outlet...)?
+
+    A page's metadata line ("Steppe Herald 2023-03-14 18:20", "Source: ...") has the shape only for a
+    question about the article itself: its date is when the page was posted, not when anything the
+    question asks about happened."""
+    return tuple(has_shape(s.text, kind, p.outlet, p.date, p.byline) and (about_article or not is_metadata_line(s.text))
+                 for s in p.sentences)
 
 
 def item_openings(p: Passage, item: re.Pattern | None) -> tuple[bool, ...]:

@@ -236,7 +236,7 @@ class Searcher:
                 if w.sentence_context else own,
                 asked=float(sims[i][:, 0].max()),
                 overlap=feat.overlaps(self._tokens(row)[1], lambda t: self.coverage(content, t)),
-                shaped=feat.sentence_shapes(p, a.kind), opens_item=feat.item_openings(p, a.item),
+                shaped=feat.sentence_shapes(p, a.kind, a.about_article), opens_item=feat.item_openings(p, a.item),
                 agrees=feat.polarities(p, a.negated))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
             best = int(np.argmax(sscore))
