@@ -74,6 +74,11 @@ def _fingerprint(folder: Path) -> dict[str, dict]:
     return out
 
 
+def _require_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise CorpusProblem(f"the corpus folder {folder} does not exist; create it or set BOT_CORPUS_DIR")
+
+
 def _same_bytes(path: Path, sha256: str) -> bool:
     """Does the file still hold the bytes whose hash the build recorded? (False when none was recorded.)"""
     if not sha256:
@@ -114,8 +119,7 @@ class Engine:
         """
         started = time.perf_counter()
         folder = self.settings.corpus_dir
-        if not folder.is_dir():
-            raise CorpusProblem(f"the corpus folder {folder} does not exist; create it or set BOT_CORPUS_DIR")
+        _require_folder(folder)
         fingerprint = _fingerprint(folder)
         with read_corpus(folder, progress=progress) as corpus:
             if not corpus.count:
@@ -275,6 +279,8 @@ class Engine:
         except IndexOutdated:
             notify("The index was written by an older version of this program: rebuilding it")
             return self.build(progress=progress)
+        # a mistyped or unmounted corpus folder is said as such, not as every article removed
+        _require_folder(self.settings.corpus_dir)
         why = self.rules_changed()
         if why:
             notify(f"{why}: rebuilding it")

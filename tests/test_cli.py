@@ -81,6 +81,14 @@ def test_missing_corpus_and_missing_index_are_one_clear_line(tmp_path):
     assert "Traceback" not in res.stderr
 
 
+def test_a_missing_corpus_beside_a_built_index_is_one_clear_line_not_every_article_removed(tmp_path, index_copy):
+    res = run("--corpus", str(tmp_path / "nowhere"), "--index-dir", str(index_copy), "ask", "hi")
+    assert res.returncode == 2
+    assert res.stderr.strip().startswith("error: the corpus folder") and "BOT_CORPUS_DIR" in res.stderr
+    assert "removed" not in res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+
+
 def test_eval_prints_the_figures_table(index_copy):
     res = run("--index-dir", str(index_copy), "eval", str(DEV_SET))
     assert res.returncode == 0, res.stderr
