@@ -85,6 +85,11 @@ def test_question_core_drops_the_leading_wh_phrase_and_auxiliary(question, core)
     ("Who edited the piece on the anniversary?", "byline"),
     ("who was the author of the op-ed?", "byline"),
     ("what is the belt and road?", ""),
+    ("how much did the new bridge cost?", "money"),
+    ("How much money was raised for the museum?", "money"),
+    ("what was the annual budget of the festival?", "money"),
+    ("how much cargo goes through the port?", "number"),
+    ("how much did trade grow?", "number"),
 ])
 def test_question_kind_names_the_answer_shape(question, kind):
     assert question_kind(question)[0] == kind
@@ -122,6 +127,14 @@ def test_a_percentage_question_wants_a_percentage_not_any_number():
     assert has_shape("up 12 percent", "percent") and has_shape("a 3 per cent fall", "percent")
     assert not has_shape("trade grew more than 60 times", "percent")
     assert has_shape("trade grew more than 60 times", "number")
+
+
+def test_an_amount_question_wants_a_sum_of_money_not_any_number():
+    for text in ("The line cost 2.3 billion US dollars", "a $400m renovation", "€12 million", "1.2 million yuan",
+                 "worth RMB 300 million", "USD 5bn of loans", "paid 40 dollars"):
+        assert has_shape(text, "money"), text
+    for text in ("after four years of building", "9,000 tons of grain", "up 12 percent", "two billion people"):
+        assert not has_shape(text, "money"), text
 
 
 def test_bylines_and_datelines_have_their_own_shape():

@@ -51,6 +51,15 @@ FESTIVAL = "\n".join([
 ])
 
 
+LINE = "\n".join([
+    "Steppe line opens between two river towns",
+    "",
+    "The new railway between Korvel and Ostra opened on Saturday after four years of building. "
+    "The line cost 2.3 billion US dollars and cuts the journey to six hours. "
+    "Trains will run twice a day at first, and four times a day from next year.",
+])
+
+
 def _engines_over(tmp_path_factory, embedder, articles: dict[str, str], names) -> dict[str, Engine]:
     """One index over ``articles`` (file name -> text), and name -> an engine over it with that rule off
     ("" = every rule on)."""
@@ -127,6 +136,18 @@ def test_answer_kinds_add_the_shape_bonus_to_passages_with_a_number_and_off_they
         gained = _by_row(on)[row].score - _by_row(off)[row].score
         assert gained == pytest.approx(w.shape if counted else 0.0, abs=1e-6), p.sentences[0].text
     assert "one and a half million" in _best(on)
+
+
+def test_an_amount_asked_for_is_highlighted_in_the_sentence_that_states_it_after_the_one_naming_the_subject(
+        tmp_path_factory, embedder):
+    # the first sentence shares the question's words; the next states the sum, "the line" standing for the railway
+    engines = _engines_over(tmp_path_factory, embedder, {"line.txt": LINE}, ["", "answer_kinds"])
+    question = "how much did the railway between Korvel and Ostra cost?"
+    on, off = engines[""].answer(question), engines["answer_kinds"].answer(question)
+    assert on.answer_sentence.startswith("The line cost 2.3 billion US dollars")
+    assert off.answer_sentence.startswith("The new railway between Korvel and Ostra")
+    # a question whose figure the best sentence states keeps it
+    assert "four years" in engines[""].answer("how many years did the railway between Korvel and Ostra take to build?").answer_sentence
 
 
 def test_metadata_reads_the_articles_ends_for_the_outlet_and_off_it_does_not(engines):

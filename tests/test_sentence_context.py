@@ -28,6 +28,7 @@ INSTITUTE = "\n".join([
     "The club has twelve boats and a small workshop.",
 ])
 WHEN = "In what year was the Varga Institute for Harbour Studies opened?"
+GIFT = "What gift founded the Varga Institute for Harbour Studies?"  # asks for no figure: the context alone moves it
 
 
 def test_a_sentence_rises_towards_its_pair_with_the_one_before_and_never_falls(embedder):
@@ -59,11 +60,19 @@ def engines(tmp_path_factory, embedder):
 
 def test_the_highlight_moves_to_the_sentence_continuing_the_subject_and_off_it_stays(engines):
     assert Weights.load().sentence_context > 0
-    on, off = (engines[k].evidence(engines[k].clean_question(WHEN)[0]).ranked[0] for k in ("on", "off"))
+    on, off = (engines[k].evidence(engines[k].clean_question(GIFT)[0]).ranked[0] for k in ("on", "off"))
     assert on.passage.sentences[on.sentence_index].text == FACT
     assert on.passage.sentences[on.own_index].text == SUBJECT      # what the question matches by itself
     assert off.passage.sentences[off.sentence_index].text == SUBJECT
     assert off.own_index == off.sentence_index
+
+
+def test_a_year_asked_for_moves_the_highlight_onto_the_next_sentence_stating_one_with_or_without_the_context(engines):
+    # ``features.onto_stated_figure``: the subject's sentence states no year, the next does
+    for k in ("on", "off"):
+        top = engines[k].evidence(engines[k].clean_question(WHEN)[0]).ranked[0]
+        assert top.passage.sentences[top.sentence_index].text == FACT
+        assert top.passage.sentences[top.own_index].text == SUBJECT  # the declines still read this one
 
 
 def test_the_decline_reads_the_sentence_the_question_matches_by_itself(engines):

@@ -40,6 +40,11 @@ _TYPE_PATTERNS = {
     "year": re.compile(r"\b(what|which) year\b"),
     "date": re.compile(r"^\W*(when|on what day|in what year|in which year)\b|\b(what|which) (years?|dates?|days?|months?)\b|\b(how long ago|since when)\b"),
     "percent": re.compile(r"\b((?:what|which|by what) (?:percentage|percent|proportion|share)|how many percent)\b"),
+    # an amount of money: "how much did X cost", "how much money", "what was the (annual) budget / price"
+    "money": re.compile(r"\bhow much money\b|\bhow much\b[^?]*?\b(cost|costs|costing|price[sd]?|pay|paid|spend|spent|"
+                        r"invest|invested|worth|fund|funded|earn|earned|raise|raised|charge[sd]?|sell|sold)\b"
+                        r"|\b(?:what|which) (?:is|was|were|are|will be)? ?(?:the |its |their )?(?:\w+ ){0,2}"
+                        r"(?:cost|price|budget|fee|sum)s?\b"),
     "number": re.compile(r"\b(how many|how much|how long|how often|how far|how big|how large|how old|"
                          r"(?:what|which|by what) (?:number|amount|factor|margin|multiple))\b"),
     "outlet": re.compile(rf"\b(which|what)(?P<mod>(?: {_MODIFIER}){{0,2}}) (news ?paper|paper|website|web site|site|news agency|agency|outlet|broadcaster|tv|television|channel|publication|media|magazine|wire|news service)\b|\bwho (reported|published|carried|ran|broadcast)\b"),
@@ -105,7 +110,7 @@ class Analysis:
     @property
     def decline_kind(self) -> str:
         """The kind the declines check: an article's date is a date, a percentage a number."""
-        return {"published": "date", "percent": "number"}.get(self.asked, self.asked)
+        return {"published": "date", "percent": "number", "money": "number"}.get(self.asked, self.asked)
 
     @property
     def about_article(self) -> bool:
@@ -123,7 +128,7 @@ def analyse(text: str, rules: Rules = Rules()) -> Analysis:
     content = tuple(t for t in tokens if t not in said) or tokens
     common = common_stems(text)
     telling = frozenset(t for t in topic if t not in common) or frozenset(topic)
-    decline_kind = {"published": "date", "percent": "number"}.get(asked, asked)
+    decline_kind = {"published": "date", "percent": "number", "money": "number"}.get(asked, asked)
     return Analysis(
         text=text, tokens=tokens, core=rules.use("core")(text),
         kind=ranked_kind, asked=asked, kind_words=kind_words, topic=topic, attribution=said,

@@ -121,6 +121,23 @@ def sentence_shapes(p: Passage, kind: str, about_article: bool = False) -> tuple
                  for s in p.sentences)
 
 
+FIGURE_KINDS = ("year", "date", "number", "percent", "money")
+
+
+def onto_stated_figure(best: int, shaped: tuple[bool, ...], kind: str) -> int:
+    """The highlight moved onto the next sentence when the question asks for a figure (a year, date, number,
+    percentage or amount) that the best sentence lacks and the next one states.
+
+    Why: an article names its subject in one sentence and gives the figure in the next ("The new railway
+    between Almaty and Tashkent opened on Saturday ..." / "The line cost 2.3 billion US dollars ..."); the
+    first shares the question's words, the second answers it. A name is not moved for: two capitalised
+    words are too common a shape to outweigh the words the question shares.
+    """
+    if kind in FIGURE_KINDS and shaped and not shaped[best] and best + 1 < len(shaped) and shaped[best + 1]:
+        return best + 1
+    return best
+
+
 def item_openings(p: Passage, item: re.Pattern | None) -> tuple[bool, ...]:
     """Per sentence: does it open the asked-for item of a list ("Second, ...")? (``enumeration``)"""
     return tuple(bool(item and item.match(fold(s.text))) for s in p.sentences)

@@ -239,8 +239,9 @@ class Searcher:
                 shaped=feat.sentence_shapes(p, a.kind, a.about_article), opens_item=feat.item_openings(p, a.item),
                 agrees=feat.polarities(p, a.negated))
             sscore = scoring.sentence_scores(sf, w, a.about_article)
-            best = int(np.argmax(sscore))
-            alone = best if sf.similarity == own else int(np.argmax(
+            chosen = int(np.argmax(sscore))
+            best = feat.onto_stated_figure(chosen, sf.shaped, a.kind)
+            alone = chosen if sf.similarity == own else int(np.argmax(
                 scoring.sentence_scores(replace(sf, similarity=own), w, a.about_article)))
             phrase = feat.phrase_share(asked_pairs, self._tokens(row)[2]) if w.phrase else 0.0
             ranked.append(Ranked(p, row, scoring.passage_score(float(base[i]), sf, w, a.about_article, phrase),

@@ -1,6 +1,6 @@
-"""What an answer of each kind looks like: a year, a date, a number, a percentage, a person's name, a byline,
-or the article's own outlet or date. Read by the ranking (``answer_kinds``, ``metadata``) and the
-``shape_decline`` rule; a pattern, not a rule, so it is not switched off by itself.
+"""What an answer of each kind looks like: a year, a date, a number, a percentage, an amount of money, a
+person's name, a byline, or the article's own outlet or date. Read by the ranking (``answer_kinds``,
+``metadata``) and the ``shape_decline`` rule; a pattern, not a rule, so it is not switched off by itself.
 
 >>> has_shape("Relations were established in 1992.", "year"), has_shape("on Tuesday", "year")
 (True, False)
@@ -28,6 +28,10 @@ _SHAPES = {
     # ... or a count with a unit or a magnitude ("$400m", "3bn", "10km") or in a compound ("the 14-story library")
     "number": re.compile(rf"(?<![\w.])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?<![.,])"
                          rf"(?:(?![\w-])|(?=(?:k|m|bn|mn|km|kg|kw|mw|gw)\b)|(?=-[a-z]))|\b({_NUMBER_WORDS})\b"),
+    # an amount of money: a currency sign or a currency's name beside a number ("$400m", "2.3 billion US dollars")
+    "money": re.compile(r"[$€£¥]\s?\d|\d[\d,.]*\s?(?:k|m|bn|mn|thousand|million|billion|trillion)?\s+"
+                        r"(?:(?:us|u\.s\.|american|hong kong|singapore) )?(?:dollars?|euros?|yuan|rmb|renminbi|yen|"
+                        r"pounds? sterling|rubles?|roubles?|tenge|rupees?|francs?|usd|eur|cny|gbp)\b|\b(?:usd|eur|cny|rmb|us\$)\s?\d"),
     "person": re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+"),
     # "Editor/Ma Xue", "By Jane Doe", "Reporter: Li Wei" as a sentence of its own
     "byline": re.compile(rf"^(?i:{BYLINE_WORDS})\s*[/:：|]?\s*"

@@ -1,4 +1,4 @@
-"""answer_kinds: the question's wording names an answer kind (date, year, number, percent, person); the
+"""answer_kinds: the question's wording names an answer kind (date, year, number, percent, money, person); the
 ranking prefers sentences of that shape (``rank/shapes.py``) and the kind's own words do not count as topic.
 
 Why: "how many people attended" is answered by a sentence with a number, whatever its other words, and
