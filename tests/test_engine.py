@@ -106,6 +106,19 @@ def test_common_words_the_articles_lack_do_not_count_as_unknown(engine):
     assert engine.evidence("which currency do they use in kazakhstan?").unseen > 0.5
 
 
+def test_a_question_naming_a_page_by_its_subject_finds_that_pages_outlet(engine):
+    # "published", "article" and "outlet" are no story's words: they name the page, so they are neither the
+    # question's topic nor words the articles lack; the roundtable is the topic
+    question = "which outlet published the article about the roundtable?"
+    assert engine.evidence(question).unseen == 0.0
+    answer = engine.answer(question)
+    assert not answer.declined and answer.passages[0].passage.outlet == "China News Service"
+    when = engine.answer("when was the article about the roundtable published?")
+    assert not when.declined and "2022-05-29" in when.answer_sentence
+    # a page about what the articles do not cover is still declined
+    assert engine.answer("which outlet published the article about the World Cup final?").declined
+
+
 def test_describing_words_before_the_answer_kind_still_count_as_topic():
     assert question_kind("Which well-known academic attended the roundtable?") == ("person", {"academ"})
 

@@ -28,6 +28,11 @@ from retrieval.text.words import common_stems, fold, tokenize
 _MODIFIER = r"(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|the|a|an)\b)[\w-]+"
 _ARTICLE = r"article|piece|story|report|op-?ed|editorial|interview|commentary|column|news item"
 _WHEN = r"\b(?:when|(?:what|which) (?:day|date|time))\b"
+# in a question about the page itself, the words that name the page or its publishing: a story's text never
+# says "the article" or "published", so they are neither its topic nor words the articles lack ("which outlet
+# published the article about the roundtable?" is about the roundtable)
+_PAGE_WORDS = re.compile(rf"\b(?:{_ARTICLE}|articles|stories|pieces|reports|publish(?:ed|es)?|post(?:ed|s)?|"
+                         r"release[sd]?|ran|run|carr(?:y|ied|ies)|report(?:ed|s)?|wr(?:ote|itten)|put (?:out|up|online))\b")
 _TYPE_PATTERNS = {
     # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
     "published": re.compile(rf"{_WHEN}(?P<topic>.*?\b(?:{_ARTICLE})\b.*?)"
@@ -123,6 +128,8 @@ def analyse(text: str, rules: Rules = Rules()) -> Analysis:
     tokens = tuple(tokenize(text))
     asked, kind_words = question_kind(text)
     ranked_kind, kind_words = rules.use("metadata" if asked in METADATA else "answer_kinds")(asked, kind_words)
+    if ranked_kind in METADATA:
+        kind_words |= frozenset(tokenize(" ".join(m.group(0) for m in _PAGE_WORDS.finditer(fold(text)))))
     topic = tuple(t for t in tokens if t not in kind_words) or tokens
     said = rules.use("attribution")(text)
     content = tuple(t for t in tokens if t not in said) or tokens
