@@ -217,7 +217,8 @@ def bot_env(settings: Settings) -> dict:
     variables, plus the settings' own; the questions a benchmark asks are not logged (they would fill an
     operator's question log and report)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_"))}
-    env.update({"BOT_LOG_QUESTIONS": "false", "BOT_CORPUS_DIR": str(settings.corpus_dir), "BOT_INDEX_DIR": str(settings.index_dir),
+    env.update({"BOT_LOG_QUESTIONS": "false",
+                "BOT_CORPUS_DIR": str(settings.corpus_dir), "BOT_INDEX_DIR": str(settings.index_dir),
                 "BOT_EMBED_MODEL": settings.model, "BOT_EMBED_BACKEND": settings.embed_backend,
                 "BOT_MODEL_CACHE": str(settings.model_cache_dir), "BOT_INDEX_TYPE": settings.index_type,
                 "BOT_APPROXIMATE_FROM": str(settings.approximate_from), "HF_HUB_OFFLINE": "1",

@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answer.compose import DeclinePolicy, compose
-from retrieval.ingest.articles import without_dateline
-from retrieval.ingest.articles import Corpus, list_corpus, read_corpus
+from retrieval.ingest.articles import Corpus, list_corpus, read_corpus, without_dateline
 from retrieval.progress import stage
 from retrieval.embed.batching import MicroBatcher
 from retrieval.embed.models import make_embedder

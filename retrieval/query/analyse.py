@@ -31,7 +31,7 @@ _WHEN = r"\b(?:when|(?:what|which) (?:day|date|time))\b"
 # in a question about the page itself, the words that name the page or its publishing: a story's text never
 # says "the article" or "published", so they are neither its topic nor words the articles lack ("which outlet
 # published the article about the roundtable?" is about the roundtable)
-_PAGE_WORDS = re.compile(rf"\b(?:{_ARTICLE}|articles|stories|pieces|reports|publish(?:ed|es)?|post(?:ed|s)?|"
+_PAGE_WORDS = re.compile(rf"\b(?:{_ARTICLE}|articles|stories|pieces|publish(?:ed|es)?|post(?:ed|s)?|"
                          r"release[sd]?|ran|run|carr(?:y|ied|ies)|report(?:ed|s)?|wr(?:ote|itten)|put (?:out|up|online))\b")
 _TYPE_PATTERNS = {
     # about the article itself, not its content: when it came out, who wrote it (the answer is its dateline or byline)
@@ -56,6 +56,9 @@ _TYPE_PATTERNS = {
     "person": re.compile(rf"^\s*(who|whom|whose)\b|\bwhich(?P<mod>(?: {_MODIFIER}){{0,2}}) (person|official|minister|president|ambassador|scholar|academic)\b"),
 }
 _METADATA = ("outlet", "published", "byline")
+# the kind the declines check for the kind a question names: an article's date is a date, a percentage or an
+# amount of money a number
+_DECLINE_AS = {"published": "date", "percent": "number", "money": "number"}
 # "which city / what company ...": the answer is a proper name ("what kind of country" asks for a description)
 _NAMED = re.compile(rf"\b(?:which|what)(?: (?!(?:kind|type|sort|of)\b){_MODIFIER}){{0,2}} (?:cit(?:y|ies)|towns?|villages?|countr(?:y|ies)|nations?"
                     r"|regions?|provinces?|capital|count(?:y|ies)|districts?|compan(?:y|ies)|firms?|airlines?|banks?"
@@ -114,8 +117,8 @@ class Analysis:
 
     @property
     def decline_kind(self) -> str:
-        """The kind the declines check: an article's date is a date, a percentage a number."""
-        return {"published": "date", "percent": "number", "money": "number"}.get(self.asked, self.asked)
+        """The kind the declines check (``_DECLINE_AS``)."""
+        return _DECLINE_AS.get(self.asked, self.asked)
 
     @property
     def about_article(self) -> bool:
@@ -135,10 +138,9 @@ def analyse(text: str, rules: Rules = Rules()) -> Analysis:
     content = tuple(t for t in tokens if t not in said) or tokens
     common = common_stems(text)
     telling = frozenset(t for t in topic if t not in common) or frozenset(topic)
-    decline_kind = {"published": "date", "percent": "number", "money": "number"}.get(asked, asked)
     return Analysis(
         text=text, tokens=tokens, core=rules.use("core")(text),
         kind=ranked_kind, asked=asked, kind_words=kind_words, topic=topic, attribution=said,
         content=content, telling=telling, item=rules.use("enumeration")(text),
-        wants_name=asks_for_name(text, decline_kind), negated=asks_negated(text),
+        wants_name=asks_for_name(text, _DECLINE_AS.get(asked, asked)), negated=asks_negated(text),
     )
